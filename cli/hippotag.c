@@ -1,0 +1,7 @@
+/* placeholder: being written */
+#include "hippotag/hippotag.h"
+int
+main (void)
+{
+  return 0;
+}

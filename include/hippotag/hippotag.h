@@ -1,0 +1,16 @@
+/* Hippotag — transfer learning for images, in C.
+ *
+ * The one public header of libhippotag: include this one, not the parts.
+ */
+#ifndef HIPPOTAG_H
+#define HIPPOTAG_H
+
+#define HIPPOTAG_H_INSIDE
+
+#include <hippotag/hippotag-common.h>
+#include <hippotag/hippotag-model.h>
+#include <hippotag/hippotag-image.h>
+
+#undef HIPPOTAG_H_INSIDE
+
+#endif /* HIPPOTAG_H */
