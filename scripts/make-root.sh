@@ -16,6 +16,7 @@ ROOT=${ROOT:-/var/cache/hippotag/debian13}
 host_mirror() {
   awk '/^URIs:/{print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null | head -1
   awk '$1=="deb"{for(i=2;i<=NF;i++) if($i ~ /^https?:/){print $i; exit}}' /etc/apt/sources.list 2>/dev/null | head -1
+  true   # a missing sources file is not an error
 }
 MIRROR=${MIRROR:-$(host_mirror | head -1)}
 [ -n "$MIRROR" ] || { echo "cannot find the host's Debian archive URL; set MIRROR" >&2; exit 1; }

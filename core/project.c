@@ -1,0 +1,2 @@
+/* placeholder: being written */
+typedef int hippo_placeholder_project;
