@@ -1,2 +1,530 @@
-/* placeholder: being written */
-typedef int hippo_placeholder_session;
+/* Sessions: a plan over the model's graph (which nodes run, where each
+ * tensor lives), scratch allocated once, and the executor. */
+#include "hippo-config.h"
+
+#include <cblas.h>
+#include <string.h>
+
+#include "kernels.h"
+#include "model-private.h"
+#include "pool.h"
+
+#define MAX_SESSION_BATCH 4096
+#define MAX_ARENA_FLOATS (G_GUINT64_CONSTANT (1) << 32) /* 16 GiB */
+#define ALIGN_FLOATS 16
+
+typedef struct
+{
+  int node;
+  HippoTapKind kind;
+  guint offset;   /* in the feature vector */
+  int c;
+} Tap;
+
+struct _HippoSession
+{
+  HippoModel *model;
+  const HippoGraph *graph;
+  int max_batch;
+  int n_threads;
+  HippoPool *pool;
+  char *layers;
+  guint dim;
+
+  Tap *taps;
+  int n_taps;
+  int last;            /* last node to run */
+  gboolean *needed;
+  gboolean *preact;    /* a tap wants the value before the activation */
+  gsize *offset;       /* of each node's tensor in the arena */
+  float *arena;
+  float *scratch;      /* n_threads * HIPPO_SCRATCH_FLOATS, or NULL */
+};
+
+/* What one layer's tasks need. */
+typedef struct
+{
+  HippoSession *s;
+  const HippoNode *node;
+  const float *in;
+  const float *const *ins;
+  const int *in_c;
+  HippoShape is;
+  float *out;
+  gint64 total;        /* pixels or rows */
+  int n_tasks;
+  gboolean no_act;
+  float *features;
+  const float *input;
+} Job;
+
+void
+hippo_session_params_default (HippoSessionParams *params)
+{
+  g_return_if_fail (params != NULL);
+  memset (params, 0, sizeof *params);
+  params->n_threads = 1;
+  params->max_batch = 1;
+  params->layers = NULL;
+}
+
+static HippoNode *
+node_at (const HippoGraph *graph, int i)
+{
+  return g_ptr_array_index (graph->nodes, i);
+}
+
+static gboolean
+resolve_layers (HippoSession *s, const char *spec, GError **error)
+{
+  g_auto (GStrv) parts = g_strsplit (spec, "+", -1);
+  g_autoptr (GString) joined = g_string_new (NULL);
+  GArray *taps = g_array_new (FALSE, TRUE, sizeof (Tap));
+  guint dim = 0;
+
+  for (int i = 0; parts[i]; i++)
+    {
+      const char *name = g_strstrip (parts[i]);
+      const HippoLayerRef *ref;
+      Tap tap;
+
+      if (*name == '\0')
+        {
+          g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_INVALID_ARGUMENT,
+                       "empty layer name in '%s'", spec);
+          goto fail;
+        }
+      ref = hippo_graph_find (s->graph, name, error);
+      if (ref == NULL)
+        goto fail;
+      if (ref->kind == HIPPO_TAP_FOLDED)
+        {
+          const HippoNode *n = node_at (s->graph, ref->node);
+          g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_INVALID_ARGUMENT,
+                       "layer '%s' is folded into '%s' when the model "
+                       "loads, so its own output does not exist; ask for "
+                       "a later layer", ref->name, n->name);
+          goto fail;
+        }
+      tap.node = ref->node;
+      tap.kind = ref->kind;
+      tap.offset = dim;
+      tap.c = node_at (s->graph, ref->node)->c;
+      dim += tap.c;
+      g_array_append_val (taps, tap);
+      g_string_append_printf (joined, "%s%s", i ? "+" : "", ref->name);
+    }
+  if (taps->len == 0 || taps->len > 256)
+    {
+      g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_INVALID_ARGUMENT,
+                   "give 1 to 256 feature layers, not %u", taps->len);
+      goto fail;
+    }
+  s->dim = dim;
+  s->n_taps = taps->len;
+  s->taps = (Tap *) g_array_free (taps, FALSE);
+  s->layers = g_string_free (g_steal_pointer (&joined), FALSE);
+  return TRUE;
+
+fail:
+  g_array_free (taps, TRUE);
+  return FALSE;
+}
+
+/* Marks the nodes the taps depend on and lays their tensors out in one
+ * arena, reusing memory of tensors no longer needed. */
+static gboolean
+plan (HippoSession *s, GError **error)
+{
+  const HippoGraph *g = s->graph;
+  int n = g->nodes->len;
+  int *last_use = g_new (int, n);
+  GArray *live = g_array_new (FALSE, FALSE, sizeof (gsize) * 3);
+  gsize arena = 0;
+  gboolean need_scratch = FALSE;
+  gboolean ok = TRUE;
+
+  s->needed = g_new0 (gboolean, n);
+  s->preact = g_new0 (gboolean, n);
+  s->offset = g_new0 (gsize, n);
+  s->last = 0;
+  for (int t = 0; t < s->n_taps; t++)
+    {
+      s->needed[s->taps[t].node] = TRUE;
+      s->last = MAX (s->last, s->taps[t].node);
+      if (s->taps[t].kind == HIPPO_TAP_PREACT)
+        s->preact[s->taps[t].node] = TRUE;
+    }
+  for (int i = s->last; i >= 0; i--)
+    if (s->needed[i])
+      {
+        const HippoNode *node = node_at (g, i);
+        for (int j = 0; j < node->n_inputs; j++)
+          s->needed[node->inputs[j]] = TRUE;
+      }
+  for (int i = 0; i <= s->last; i++)
+    last_use[i] = i;
+  for (int i = 0; i <= s->last; i++)
+    if (s->needed[i])
+      {
+        const HippoNode *node = node_at (g, i);
+        for (int j = 0; j < node->n_inputs; j++)
+          last_use[node->inputs[j]] = MAX (last_use[node->inputs[j]], i);
+      }
+
+  for (int i = 1; i <= s->last && ok; i++)
+    {
+      const HippoNode *node = node_at (g, i);
+      guint64 size;
+      gsize off = 0, *e;
+      gboolean moved;
+
+      if (!s->needed[i])
+        continue;
+      if (node->op == HIPPO_OP_CONV && hippo_conv_max_rows (node) < G_MAXINT64)
+        need_scratch = TRUE;
+      size = (guint64) node->h * node->w * node->c * s->max_batch;
+      size = (size + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
+      if (size > MAX_ARENA_FLOATS)
+        {
+          ok = FALSE;
+          break;
+        }
+      /* drop tensors dead before i */
+      for (guint k = 0; k < live->len;)
+        {
+          e = &g_array_index (live, gsize, k * 3);
+          if ((int) e[2] < i)
+            g_array_remove_index_fast (live, k);
+          else
+            k++;
+        }
+      /* lowest offset that overlaps no live tensor */
+      do
+        {
+          moved = FALSE;
+          for (guint k = 0; k < live->len; k++)
+            {
+              e = &g_array_index (live, gsize, k * 3);
+              if (off < e[0] + e[1] && e[0] < off + size)
+                {
+                  off = e[0] + e[1];
+                  moved = TRUE;
+                }
+            }
+        }
+      while (moved);
+      s->offset[i] = off;
+      arena = MAX (arena, off + size);
+      if (arena > MAX_ARENA_FLOATS)
+        ok = FALSE;
+      {
+        gsize entry[3] = { off, size, (gsize) last_use[i] };
+        g_array_append_vals (live, entry, 1);
+      }
+    }
+  g_free (last_use);
+  g_array_free (live, TRUE);
+  if (ok)
+    s->arena = g_try_malloc (MAX (arena, 1) * sizeof (float));
+  if (ok && need_scratch)
+    s->scratch = g_try_malloc ((gsize) s->n_threads * HIPPO_SCRATCH_FLOATS
+                               * sizeof (float));
+  if (!ok || s->arena == NULL || (need_scratch && s->scratch == NULL))
+    {
+      g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_LIMIT,
+                   "cannot allocate %.0f MB of scratch for batch %d",
+                   arena * 4.0 / 1e6, s->max_batch);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+HippoSession *
+hippo_session_new (HippoModel *model, const HippoSessionParams *params,
+                   GError **error)
+{
+  HippoSessionParams defaults;
+  HippoSession *s;
+  int threads;
+
+  g_return_val_if_fail (model != NULL, NULL);
+  if (params == NULL)
+    {
+      hippo_session_params_default (&defaults);
+      params = &defaults;
+    }
+  threads = params->n_threads > 0 ? params->n_threads
+                                  : (int) g_get_num_processors ();
+  if (params->max_batch < 1 || params->max_batch > MAX_SESSION_BATCH)
+    {
+      g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_INVALID_ARGUMENT,
+                   "batch size %d out of range 1..%d", params->max_batch,
+                   MAX_SESSION_BATCH);
+      return NULL;
+    }
+  if (threads < 1 || threads > 1024)
+    {
+      g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_INVALID_ARGUMENT,
+                   "thread count %d out of range 1..1024", threads);
+      return NULL;
+    }
+
+  s = g_new0 (HippoSession, 1);
+  s->model = hippo_model_ref (model);
+  s->graph = hippo_model_get_graph (model);
+  s->max_batch = params->max_batch;
+  s->n_threads = threads;
+  if (!resolve_layers (s,
+                       params->layers ? params->layers
+                                      : hippo_model_get_default_layer (model),
+                       error)
+      || !plan (s, error))
+    {
+      hippo_session_free (s);
+      return NULL;
+    }
+  s->pool = hippo_pool_new (threads, error);
+  if (s->pool == NULL)
+    {
+      hippo_session_free (s);
+      return NULL;
+    }
+  /* We split every layer over our own threads; each GEMM runs on one. */
+  openblas_set_num_threads (1);
+  return s;
+}
+
+void
+hippo_session_free (HippoSession *session)
+{
+  if (session == NULL)
+    return;
+  hippo_pool_free (session->pool);
+  g_free (session->taps);
+  g_free (session->layers);
+  g_free (session->needed);
+  g_free (session->preact);
+  g_free (session->offset);
+  g_free (session->arena);
+  g_free (session->scratch);
+  hippo_model_free (session->model);
+  g_free (session);
+}
+
+HippoModel *
+hippo_session_get_model (const HippoSession *session)
+{
+  g_return_val_if_fail (session != NULL, NULL);
+  return session->model;
+}
+
+guint
+hippo_session_get_dim (const HippoSession *session)
+{
+  g_return_val_if_fail (session != NULL, 0);
+  return session->dim;
+}
+
+const char *
+hippo_session_get_layers (const HippoSession *session)
+{
+  g_return_val_if_fail (session != NULL, NULL);
+  return session->layers;
+}
+
+int
+hippo_session_get_n_threads (const HippoSession *session)
+{
+  g_return_val_if_fail (session != NULL, 0);
+  return session->n_threads;
+}
+
+static void
+task_range (const Job *job, int index, gint64 *a, gint64 *b)
+{
+  gint64 per = (job->total + job->n_tasks - 1) / job->n_tasks;
+
+  *a = MIN (job->total, per * index);
+  *b = MIN (job->total, *a + per);
+}
+
+static void
+run_task (gpointer data, int index, int thread)
+{
+  const Job *job = data;
+  const HippoNode *node = job->node;
+  gint64 a, b;
+
+  task_range (job, index, &a, &b);
+  if (a >= b)
+    return;
+  switch (node->op)
+    {
+    case HIPPO_OP_CONV:
+      hippo_conv_pixels (node, job->is, job->in, job->out, a, b,
+                         job->s->scratch
+                           ? job->s->scratch
+                               + (gsize) thread * HIPPO_SCRATCH_FLOATS
+                           : NULL,
+                         job->no_act);
+      break;
+    case HIPPO_OP_DWCONV:
+      hippo_dwconv_rows (node, job->is, job->in, job->out, a, b, job->no_act);
+      break;
+    case HIPPO_OP_AVGPOOL:
+    case HIPPO_OP_MAXPOOL:
+      hippo_pool_rows (node, job->is, job->in, job->out, a, b);
+      break;
+    case HIPPO_OP_PAD:
+      hippo_pad_rows (node, job->is, job->in, job->out, a, b);
+      break;
+    case HIPPO_OP_ADD:
+      hippo_add_pixels (node, job->ins, job->out, a, b, job->no_act);
+      break;
+    case HIPPO_OP_AFFINE:
+      hippo_affine_pixels (node, job->in, job->out, a, b, job->no_act);
+      break;
+    case HIPPO_OP_CONCAT:
+      hippo_concat_pixels (node, job->ins, job->in_c, job->out, a, b);
+      break;
+    case HIPPO_OP_ACT:
+      if (job->out != job->in)
+        memcpy (job->out + a * node->c, job->in + a * node->c,
+                (b - a) * node->c * sizeof (float));
+      if (!job->no_act)
+        hippo_act_apply (job->out + a * node->c, b - a, node->c, node->act,
+                         node->act_lo, node->act_hi);
+      break;
+    case HIPPO_OP_SOFTMAX:
+      memcpy (job->out + a * node->c, job->in + a * node->c,
+              (b - a) * node->c * sizeof (float));
+      hippo_act_apply (job->out + a * node->c, b - a, node->c,
+                       HIPPO_ACT_SOFTMAX, 0, 0);
+      break;
+    case HIPPO_OP_GAP:
+      for (gint64 img = a; img < b; img++)
+        hippo_gap (job->in + img * (gsize) job->is.h * job->is.w * job->is.c,
+                   (gsize) job->is.h * job->is.w, job->is.c,
+                   job->out + img * node->c);
+      break;
+    case HIPPO_OP_RESHAPE:
+      memcpy (job->out + a * node->c, job->in + a * node->c,
+              (b - a) * node->c * sizeof (float));
+      break;
+    default:
+      break;
+    }
+}
+
+/* Applies a node's activation after its pre-activation taps were read. */
+static void
+act_task (gpointer data, int index, int thread)
+{
+  const Job *job = data;
+  gint64 a, b;
+
+  task_range (job, index, &a, &b);
+  if (a < b)
+    hippo_act_apply (job->out + a * job->node->c, b - a, job->node->c,
+                     job->node->act, job->node->act_lo, job->node->act_hi);
+}
+
+static const float *
+tensor (HippoSession *s, const float *input, int node)
+{
+  return node == 0 ? input : s->arena + s->offset[node];
+}
+
+static void
+read_taps (HippoSession *s, int i, HippoTapKind kind, const float *t,
+           guint n, float *features)
+{
+  const HippoNode *node = node_at (s->graph, i);
+  gsize hw = (gsize) node->h * node->w;
+
+  for (int k = 0; k < s->n_taps; k++)
+    if (s->taps[k].node == i && s->taps[k].kind == kind)
+      for (guint img = 0; img < n; img++)
+        hippo_gap (t + img * hw * node->c, hw, node->c,
+                   features + (gsize) img * s->dim + s->taps[k].offset);
+}
+
+gboolean
+hippo_session_run (HippoSession *s, const float *input, guint n,
+                   float *features, GError **error)
+{
+  const HippoGraph *g;
+  const float *ins_buf[64];
+  int inc_buf[64];
+
+  g_return_val_if_fail (s != NULL && input != NULL && features != NULL,
+                        FALSE);
+  if (n < 1 || n > (guint) s->max_batch)
+    {
+      g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_INVALID_ARGUMENT,
+                   "batch of %u images; this session takes 1..%d", n,
+                   s->max_batch);
+      return FALSE;
+    }
+  g = s->graph;
+  read_taps (s, 0, HIPPO_TAP_OUTPUT, input, n, features);
+
+  for (int i = 1; i <= s->last; i++)
+    {
+      const HippoNode *node = node_at (g, i);
+      const HippoNode *in0;
+      const float **ins = ins_buf;
+      int *in_c = inc_buf;
+      Job job = { s, node };
+      int T = s->n_threads;
+
+      if (!s->needed[i])
+        continue;
+      in0 = node_at (g, node->inputs[0]);
+      if (node->n_inputs > 64)
+        {
+          ins = g_newa (const float *, node->n_inputs);
+          in_c = g_newa (int, node->n_inputs);
+        }
+      for (int j = 0; j < node->n_inputs; j++)
+        {
+          ins[j] = tensor (s, input, node->inputs[j]);
+          in_c[j] = node_at (g, node->inputs[j])->c;
+        }
+      job.in = ins[0];
+      job.ins = ins;
+      job.in_c = in_c;
+      job.is.h = in0->h, job.is.w = in0->w, job.is.c = in0->c;
+      job.out = s->arena + s->offset[i];
+      job.no_act = s->preact[i];
+      switch (node->op)
+        {
+        case HIPPO_OP_DWCONV:
+        case HIPPO_OP_AVGPOOL:
+        case HIPPO_OP_MAXPOOL:
+        case HIPPO_OP_PAD:
+          job.total = (gint64) n * node->h;
+          job.n_tasks = (int) MIN (job.total, T * 4);
+          break;
+        case HIPPO_OP_GAP:
+          job.total = n;
+          job.n_tasks = (int) MIN (job.total, T);
+          break;
+        default:
+          job.total = (gint64) n * node->h * node->w;
+          job.n_tasks = (int) MIN (job.total, T);
+          break;
+        }
+      hippo_pool_run (s->pool, job.n_tasks, run_task, &job);
+      if (s->preact[i])
+        {
+          read_taps (s, i, HIPPO_TAP_PREACT, job.out, n, features);
+          job.total = (gint64) n * node->h * node->w;
+          job.n_tasks = (int) MIN (job.total, T);
+          hippo_pool_run (s->pool, job.n_tasks, act_task, &job);
+        }
+      read_taps (s, i, HIPPO_TAP_OUTPUT, job.out, n, features);
+    }
+  return TRUE;
+}

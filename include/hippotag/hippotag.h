@@ -10,6 +10,7 @@
 #include <hippotag/hippotag-common.h>
 #include <hippotag/hippotag-model.h>
 #include <hippotag/hippotag-image.h>
+#include <hippotag/hippotag-extract.h>
 
 #undef HIPPOTAG_H_INSIDE
 

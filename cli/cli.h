@@ -1,0 +1,42 @@
+/* The hippotag command: shared helpers of its subcommands. */
+#ifndef HIPPO_CLI_H
+#define HIPPO_CLI_H
+
+#include <stdio.h>
+
+#include "hippotag/hippotag.h"
+
+G_BEGIN_DECLS
+
+/* Exit codes, the same for every subcommand. */
+enum
+{
+  CLI_OK = 0,          /* all done */
+  CLI_SOME_FAILED = 1, /* some inputs failed, the rest were done */
+  CLI_USAGE = 2,       /* bad command line */
+  CLI_NOTHING_RAN = 3, /* no model, bad model, bad project... */
+};
+
+/* Parses options of a subcommand; on error prints it with the usage and
+ * returns FALSE. */
+gboolean cli_parse (GOptionContext *ctx, int *argc, char ***argv);
+
+/* Expands files and folders (recursively, sorted, symlink loops broken,
+ * hidden files skipped) into image paths; a missing path is kept so that
+ * its error is reported in order. */
+GPtrArray *cli_collect_paths (char **args, int n_args);
+
+/* Appends s as a JSON string literal (quotes included); bytes that are not
+ * UTF-8 become U+FFFD. */
+void cli_json_string (GString *out, const char *s);
+
+/* Prints "hippotag: MESSAGE" on stderr. */
+void cli_error (const char *format, ...) G_GNUC_PRINTF (1, 2);
+
+int cli_cmd_model (int argc, char **argv);
+int cli_cmd_features (int argc, char **argv);
+int cli_cmd_bench (int argc, char **argv);
+
+G_END_DECLS
+
+#endif /* HIPPO_CLI_H */

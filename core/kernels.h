@@ -1,0 +1,64 @@
+/* Private: the compute kernels.  Each works on a range of output rows
+ * ("pixels": index (image * h + y) * w + x) so the session can split a layer
+ * across threads.  Tensors are NHWC float32. */
+#ifndef HIPPO_KERNELS_H
+#define HIPPO_KERNELS_H
+
+#include "graph.h"
+
+G_BEGIN_DECLS
+
+/* Floats of per-thread scratch the convolution kernels may use. */
+#define HIPPO_SCRATCH_FLOATS (1u << 20)
+
+/* Shape of a node's input, per image. */
+typedef struct
+{
+  int h, w, c;
+} HippoShape;
+
+/* Applies an activation to n pixels of c channels, in place. */
+void hippo_act_apply (float *p, gsize n_pixels, int c, HippoAct act,
+                      float lo, float hi);
+
+/* Convolution (CONV) for output pixels [p0, p1); act is applied unless
+ * act_override is TRUE (then no activation). scratch holds
+ * HIPPO_SCRATCH_FLOATS floats. */
+void hippo_conv_pixels (const HippoNode *node, HippoShape in_shape,
+                        const float *in, float *out, gint64 p0, gint64 p1,
+                        float *scratch, gboolean no_act);
+
+/* Pixels a single GEMM call of CONV should cover at most (scratch limit). */
+gint64 hippo_conv_max_rows (const HippoNode *node);
+
+/* Depthwise convolution for output rows [r0, r1), a row being (image, y). */
+void hippo_dwconv_rows (const HippoNode *node, HippoShape in_shape,
+                        const float *in, float *out, gint64 r0, gint64 r1,
+                        gboolean no_act);
+
+/* Average / max pooling for output rows [r0, r1). */
+void hippo_pool_rows (const HippoNode *node, HippoShape in_shape,
+                      const float *in, float *out, gint64 r0, gint64 r1);
+
+/* Zero padding for output rows [r0, r1). */
+void hippo_pad_rows (const HippoNode *node, HippoShape in_shape,
+                     const float *in, float *out, gint64 r0, gint64 r1);
+
+/* Elementwise: ADD of node->n_inputs tensors, pixels [p0, p1). */
+void hippo_add_pixels (const HippoNode *node, const float *const *ins,
+                       float *out, gint64 p0, gint64 p1, gboolean no_act);
+
+/* AFFINE (per-channel scale and shift), pixels [p0, p1). */
+void hippo_affine_pixels (const HippoNode *node, const float *in, float *out,
+                          gint64 p0, gint64 p1, gboolean no_act);
+
+/* CONCAT along channels, pixels [p0, p1). */
+void hippo_concat_pixels (const HippoNode *node, const float *const *ins,
+                          const int *in_c, float *out, gint64 p0, gint64 p1);
+
+/* Global average pool of one image: in h*w pixels of c channels -> c. */
+void hippo_gap (const float *in, gsize hw, int c, float *out);
+
+G_END_DECLS
+
+#endif /* HIPPO_KERNELS_H */
