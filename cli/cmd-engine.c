@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <math.h>
 #include <string.h>
+#include <sys/resource.h>
 
 #include "cli.h"
 
@@ -398,6 +399,11 @@ cli_cmd_bench (int argc, char **argv)
   printf ("%u runs: min %.2f, median %.2f, max %.2f ms/img\n", times->len,
           g_array_index (times, double, 0) / batch, med / batch,
           g_array_index (times, double, times->len - 1) / batch);
+  {
+    struct rusage ru;
+    if (getrusage (RUSAGE_SELF, &ru) == 0)
+      printf ("peak RSS %.1f MB\n", ru.ru_maxrss / 1024.0);
+  }
   printf ("%.2f img/s\n", batch * 1000.0 / med);
   return CLI_OK;
 }

@@ -179,29 +179,63 @@ hippo_conv_pixels (const HippoNode *node, HippoShape is, const float *in,
     }
 }
 
-/* One output pixel of a depthwise conv with multiplier 1: acc over taps. */
+/* One tap of a depthwise conv over a run of n output pixels: o[i][c] +=
+ * in[i * step][c] * w[c]. The output row stays in L1 while all taps of
+ * the kernel stream over it. */
 HIPPO_CLONES static void
-dw_pixel (float *restrict o, const float *const *restrict taps,
-          const float *const *restrict wts, int n_taps, int c,
-          const float *restrict bias)
+dw_row_tap (float *restrict o, const float *restrict in,
+            const float *restrict w, int n, int c, int step)
 {
-  enum { BLOCK = 64 };
+  for (int i = 0; i < n; i++, o += c, in += step)
+    for (int k = 0; k < c; k++)
+      o[k] += in[k] * w[k];
+}
 
-  for (int c0 = 0; c0 < c; c0 += BLOCK)
+static void
+dw_rows_mult1 (const HippoNode *node, HippoShape is, const float *in,
+               float *out, gint64 r0, gint64 r1, gboolean no_act)
+{
+  int c = node->c, W = node->w;
+
+  for (gint64 r = r0; r < r1; r++)
     {
-      int cn = MIN (BLOCK, c - c0);
-      float acc[BLOCK];
+      gint64 img = r / node->h;
+      int oy = r % node->h;
+      const float *base = in + (gsize) img * is.h * is.w * c;
+      float *orow = out + (gsize) r * W * c;
 
-      for (int k = 0; k < cn; k++)
-        acc[k] = bias ? bias[c0 + k] : 0.f;
-      for (int t = 0; t < n_taps; t++)
+      for (int ox = 0; ox < W; ox++)
+        if (node->bias)
+          memcpy (orow + (gsize) ox * c, node->bias, c * sizeof (float));
+        else
+          memset (orow + (gsize) ox * c, 0, c * sizeof (float));
+      for (int ky = 0; ky < node->kh; ky++)
         {
-          const float *restrict ip = taps[t] + c0;
-          const float *restrict wp = wts[t] + c0;
-          for (int k = 0; k < cn; k++)
-            acc[k] += ip[k] * wp[k];
+          int iy = oy * node->sh - node->pad_t + ky * node->dh;
+          const float *irow;
+
+          if (iy < 0 || iy >= is.h)
+            continue;
+          irow = base + (gsize) iy * is.w * c;
+          for (int kx = 0; kx < node->kw; kx++)
+            {
+              /* ix = ox * sw + off must lie in [0, is.w) */
+              int off = kx * node->dw - node->pad_l;
+              int lo = off < 0 ? (-off + node->sw - 1) / node->sw : 0;
+              int hi = is.w - 1 - off < 0 ? -1 : (is.w - 1 - off) / node->sw;
+
+              hi = MIN (hi, W - 1);
+              if (hi < lo)
+                continue;
+              dw_row_tap (orow + (gsize) lo * c,
+                          irow + ((gsize) lo * node->sw + off) * c,
+                          node->weights
+                            + (gsize) (ky * node->kw + kx) * c,
+                          hi - lo + 1, c, node->sw * c);
+            }
         }
-      memcpy (o + c0, acc, cn * sizeof (float));
+      if (!no_act)
+        hippo_act_apply (orow, W, c, node->act, node->act_lo, node->act_hi);
     }
 }
 
@@ -210,10 +244,12 @@ hippo_dwconv_rows (const HippoNode *node, HippoShape is, const float *in,
                    float *out, gint64 r0, gint64 r1, gboolean no_act)
 {
   int c = node->c, cin = node->cin, mult = node->mult;
-  int max_taps = node->kh * node->kw;
-  const float **taps = g_newa (const float *, max_taps);
-  const float **wts = g_newa (const float *, max_taps);
 
+  if (mult == 1)
+    {
+      dw_rows_mult1 (node, is, in, out, r0, r1, no_act);
+      return;
+    }
   for (gint64 r = r0; r < r1; r++)
     {
       gint64 img = r / node->h;
@@ -224,8 +260,9 @@ hippo_dwconv_rows (const HippoNode *node, HippoShape is, const float *in,
       for (int ox = 0; ox < node->w; ox++)
         {
           float *o = orow + (gsize) ox * c;
-          int n = 0;
 
+          for (int k = 0; k < c; k++)
+            o[k] = node->bias ? node->bias[k] : 0.f;
           for (int ky = 0; ky < node->kh; ky++)
             {
               int iy = oy * node->sh - node->pad_t + ky * node->dh;
@@ -234,23 +271,15 @@ hippo_dwconv_rows (const HippoNode *node, HippoShape is, const float *in,
               for (int kx = 0; kx < node->kw; kx++)
                 {
                   int ix = ox * node->sw - node->pad_l + kx * node->dw;
+                  const float *ip, *wp;
                   if (ix < 0 || ix >= is.w)
                     continue;
-                  taps[n] = base + ((gsize) iy * is.w + ix) * cin;
-                  wts[n] = node->weights + (gsize) (ky * node->kw + kx) * c;
-                  n++;
+                  ip = base + ((gsize) iy * is.w + ix) * cin;
+                  wp = node->weights + (gsize) (ky * node->kw + kx) * c;
+                  for (int ci = 0; ci < cin; ci++)
+                    for (int j = 0; j < mult; j++)
+                      o[ci * mult + j] += ip[ci] * wp[ci * mult + j];
                 }
-            }
-          if (mult == 1)
-            dw_pixel (o, taps, wts, n, c, node->bias);
-          else
-            {
-              for (int k = 0; k < c; k++)
-                o[k] = node->bias ? node->bias[k] : 0.f;
-              for (int t = 0; t < n; t++)
-                for (int ci = 0; ci < cin; ci++)
-                  for (int j = 0; j < mult; j++)
-                    o[ci * mult + j] += taps[t][ci] * wts[t][ci * mult + j];
             }
         }
       if (!no_act)
