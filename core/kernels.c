@@ -75,40 +75,12 @@ hippo_act_apply (float *p, gsize n_pixels, int c, HippoAct act, float lo,
     }
 }
 
-HIPPO_CLONES static void
-add_bias (float *restrict out, gsize rows, int c, const float *restrict bias)
-{
-  for (gsize r = 0; r < rows; r++, out += c)
-    for (int k = 0; k < c; k++)
-      out[k] += bias[k];
-}
-
-static void
-epilogue (const HippoNode *node, float *out, gsize rows, gboolean no_act)
-{
-  if (node->bias)
-    add_bias (out, rows, node->c, node->bias);
-  if (!no_act)
-    hippo_act_apply (out, rows, node->c, node->act, node->act_lo,
-                     node->act_hi);
-}
-
 static gboolean
 conv_is_pointwise (const HippoNode *node)
 {
   return node->kh == 1 && node->kw == 1 && node->sh == 1 && node->sw == 1
          && node->pad_t == 0 && node->pad_b == 0 && node->pad_l == 0
          && node->pad_r == 0;
-}
-
-gint64
-hippo_conv_max_rows (const HippoNode *node)
-{
-  gint64 k = (gint64) node->kh * node->kw * node->cin;
-
-  if (conv_is_pointwise (node))
-    return G_MAXINT64;
-  return MAX (1, (gint64) HIPPO_SCRATCH_FLOATS / k);
 }
 
 /* Copies the receptive fields of output pixels [p0, p1) into rows of
@@ -149,6 +121,32 @@ im2col (const HippoNode *node, HippoShape is, const float *in, float *col,
     }
 }
 
+/* Rows of one GEMM call: the output block (and the im2col block) stay in
+ * L2, where the bias, the GEMM and the activation pass over it. */
+#define GEMM_BLOCK_BYTES (384 * 1024)
+
+static gint64
+block_rows (const HippoNode *node)
+{
+  gint64 k = (gint64) node->kh * node->kw * node->cin;
+  gint64 rows = GEMM_BLOCK_BYTES / (4 * MAX (node->c, 1));
+
+  rows = CLAMP (rows, 64, 2048);
+  if (!conv_is_pointwise (node))
+    rows = MIN (rows, MAX (1, (gint64) HIPPO_SCRATCH_FLOATS / k));
+  return rows;
+}
+
+gint64
+hippo_conv_max_rows (const HippoNode *node)
+{
+  gint64 k = (gint64) node->kh * node->kw * node->cin;
+
+  if (conv_is_pointwise (node))
+    return G_MAXINT64;
+  return MAX (1, (gint64) HIPPO_SCRATCH_FLOATS / k);
+}
+
 void
 hippo_conv_pixels (const HippoNode *node, HippoShape is, const float *in,
                    float *out, gint64 p0, gint64 p1, float *scratch,
@@ -156,25 +154,33 @@ hippo_conv_pixels (const HippoNode *node, HippoShape is, const float *in,
 {
   int cout = node->c;
   int k = node->kh * node->kw * node->cin;
+  gboolean pointwise = conv_is_pointwise (node);
+  gint64 step = block_rows (node);
 
-  if (p1 <= p0)
-    return;
-  if (conv_is_pointwise (node))
-    {
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) (p1 - p0),
-                   cout, k, 1.f, in + p0 * node->cin, node->cin,
-                   node->weights, cout, 0.f, out + p0 * cout, cout);
-      epilogue (node, out + p0 * cout, p1 - p0, no_act);
-      return;
-    }
   for (gint64 a = p0; a < p1;)
     {
-      gint64 b = MIN (p1, a + hippo_conv_max_rows (node));
-      im2col (node, is, in, scratch, a, b);
+      gint64 b = MIN (p1, a + step);
+      float *o = out + a * cout;
+      const float *src = in + a * node->cin;
+      float beta = 0.f;
+
+      if (!pointwise)
+        {
+          im2col (node, is, in, scratch, a, b);
+          src = scratch;
+        }
+      if (node->bias)
+        {
+          for (gint64 r = a; r < b; r++)
+            memcpy (out + r * cout, node->bias, cout * sizeof (float));
+          beta = 1.f;
+        }
       cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) (b - a),
-                   cout, k, 1.f, scratch, k, node->weights, cout, 0.f,
-                   out + a * cout, cout);
-      epilogue (node, out + a * cout, b - a, no_act);
+                   cout, k, 1.f, src, pointwise ? node->cin : k,
+                   node->weights, cout, beta, o, cout);
+      if (!no_act)
+        hippo_act_apply (o, b - a, cout, node->act, node->act_lo,
+                         node->act_hi);
       a = b;
     }
 }

@@ -39,7 +39,50 @@ struct _HippoSession
   gsize *offset;       /* of each node's tensor in the arena */
   float *arena;
   float *scratch;      /* n_threads * HIPPO_SCRATCH_FLOATS, or NULL */
+
+  /* HIPPOTAG_PROFILE=1: time per op kind, printed when freed */
+  gboolean profile;
+  double prof_us[HIPPO_OP_N_OPS];
+  double prof_flops[HIPPO_OP_N_OPS];
+  guint64 prof_images;
 };
+
+static const char *const op_names[HIPPO_OP_N_OPS] = {
+  "input", "conv", "depthwise", "affine", "activation", "add", "concat",
+  "avgpool", "maxpool", "global-pool", "pad", "softmax", "reshape",
+};
+
+static double
+node_flops (const HippoNode *node)
+{
+  double px = (double) node->h * node->w;
+
+  if (node->op == HIPPO_OP_CONV)
+    return 2.0 * px * node->c * node->kh * node->kw * node->cin;
+  if (node->op == HIPPO_OP_DWCONV)
+    return 2.0 * px * node->c * node->kh * node->kw;
+  return px * node->c;
+}
+
+static void
+print_profile (const HippoSession *s)
+{
+  double total = 0;
+
+  for (int op = 0; op < HIPPO_OP_N_OPS; op++)
+    total += s->prof_us[op];
+  if (s->prof_images == 0 || total <= 0)
+    return;
+  g_printerr ("hippotag profile: %" G_GUINT64_FORMAT " images, %.3f ms per "
+              "image, %d threads\n", s->prof_images,
+              total / 1000.0 / s->prof_images, s->n_threads);
+  for (int op = 0; op < HIPPO_OP_N_OPS; op++)
+    if (s->prof_us[op] > 0)
+      g_printerr ("  %-12s %7.3f ms/img %5.1f%%  %7.1f GFLOP/s\n",
+                  op_names[op], s->prof_us[op] / 1000.0 / s->prof_images,
+                  100.0 * s->prof_us[op] / total,
+                  s->prof_flops[op] / (s->prof_us[op] * 1e3));
+}
 
 /* What one layer's tasks need. */
 typedef struct
@@ -275,6 +318,7 @@ hippo_session_new (HippoModel *model, const HippoSessionParams *params,
   s->graph = hippo_model_get_graph (model);
   s->max_batch = params->max_batch;
   s->n_threads = threads;
+  s->profile = g_strcmp0 (g_getenv ("HIPPOTAG_PROFILE"), "1") == 0;
   if (!resolve_layers (s,
                        params->layers ? params->layers
                                       : hippo_model_get_default_layer (model),
@@ -300,6 +344,8 @@ hippo_session_free (HippoSession *session)
 {
   if (session == NULL)
     return;
+  if (session->profile)
+    print_profile (session);
   hippo_pool_free (session->pool);
   g_free (session->taps);
   g_free (session->layers);
@@ -478,6 +524,7 @@ hippo_session_run (HippoSession *s, const float *input, guint n,
       int *in_c = inc_buf;
       Job job = { s, node };
       int T = s->n_threads;
+      gint64 t0 = s->profile ? g_get_monotonic_time () : 0;
 
       if (!s->needed[i])
         continue;
@@ -525,6 +572,13 @@ hippo_session_run (HippoSession *s, const float *input, guint n,
           hippo_pool_run (s->pool, job.n_tasks, act_task, &job);
         }
       read_taps (s, i, HIPPO_TAP_OUTPUT, job.out, n, features);
+      if (s->profile)
+        {
+          s->prof_us[node->op] += g_get_monotonic_time () - t0;
+          s->prof_flops[node->op] += node_flops (node) * n;
+        }
     }
+  if (s->profile)
+    s->prof_images += n;
   return TRUE;
 }
