@@ -35,9 +35,13 @@ typedef struct _HippoImage HippoImage;
 /**
  * HippoImageParams:
  * @max_pixels: reject images whose header states more pixels than this.
- * @min_width: if > 0 with @min_height, the decoder may reduce large images
- *   (JPEG DCT scaling by 1/2, 1/4 or 1/8) as long as the result stays at
- *   least @min_width x @min_height; 0 decodes at full size.
+ * @min_width: if > 0 with @min_height, the decoder may reduce large JPEGs
+ *   (libjpeg DCT scaling by 1/2, 1/4 or 1/8, giving ceil (W / d) x
+ *   ceil (H / d) with no further resampling) as long as the result stays at
+ *   least @min_width x @min_height. As the EXIF orientation is only known
+ *   after the size is chosen, the reduced size must hold both ways round
+ *   (its shorter side >= MAX (@min_width, @min_height)). Other formats are
+ *   always decoded at full size; 0 decodes at full size.
  * @min_height: see @min_width.
  *
  * Options of hippo_image_load(). Initialise with
@@ -65,11 +69,18 @@ void hippo_image_params_default (HippoImageParams *params);
  * @error: return location for a #GError, or %NULL.
  *
  * Decodes an image, applies its EXIF orientation and composites any alpha
- * onto white (a transparent background becomes white, as on a page).
+ * onto white (a transparent background becomes white, as on a page). The
+ * file is fed to the decoder in chunks and the pixel limit is checked from
+ * the header, before any pixel memory is allocated. A JPEG without its
+ * end-of-image marker, a PNG without its IEND chunk and a WebP shorter than
+ * its RIFF size are refused as truncated (the decoders would return a
+ * partly grey image). Only regular files are read.
  *
  * Returns: (transfer full): the image, to free with hippo_image_free(), or
- *   %NULL with %HIPPO_ERROR_IO (cannot read), %HIPPO_ERROR_IMAGE (not an
- *   image, truncated, corrupt) or %HIPPO_ERROR_LIMIT (too many pixels).
+ *   %NULL with %HIPPO_ERROR_IO (cannot open or read, not a regular file),
+ *   %HIPPO_ERROR_IMAGE (empty, not an image, unknown format, truncated,
+ *   corrupt; the message gives the decoder's reason) or %HIPPO_ERROR_LIMIT
+ *   (more than @params->max_pixels, or out of memory).
  */
 HippoImage *hippo_image_load (const char *path,
                               const HippoImageParams *params, GError **error);
@@ -85,10 +96,13 @@ HippoImage *hippo_image_load (const char *path,
  * @error: return location for a #GError, or %NULL.
  *
  * Makes an image from pixels in memory (e.g. a GIMP drawable), compositing
- * alpha onto white like hippo_image_load().
+ * alpha onto white like hippo_image_load(): round (a * c / 255 + 255 - a).
+ * Grey is copied to R, G and B. The pixels are copied.
  *
  * Returns: (transfer full): a new image, or %NULL with
- *   %HIPPO_ERROR_INVALID_ARGUMENT or %HIPPO_ERROR_LIMIT.
+ *   %HIPPO_ERROR_INVALID_ARGUMENT (bad size, channel count or @rowstride
+ *   below @width * @n_channels) or %HIPPO_ERROR_LIMIT (more than
+ *   %HIPPO_IMAGE_MAX_PIXELS_DEFAULT pixels, or out of memory).
  */
 HippoImage *hippo_image_new_from_data (const guint8 *pixels, int width,
                                        int height, gsize rowstride,
@@ -133,7 +147,10 @@ const guint8 *hippo_image_get_pixels (const HippoImage *image);
  *
  * The preprocessing of the nsfwjs models: the whole image bilinear-resized
  * to @width x @height with aligned corners (source = dest * (in - 1) /
- * (out - 1)), no crop, RGB values divided by 255.
+ * (out - 1); an output size of 1 takes the first row or column), no crop,
+ * RGB values divided by 255. The result equals, bit for bit, nsfwjs's
+ * tf.image.resizeBilinear (x / 255, size, true) on the tfjs CPU backend
+ * (4.22.0), including the same-size case where nsfwjs skips the resize.
  */
 void hippo_image_to_input (const HippoImage *image, int width, int height,
                            float *dst);
