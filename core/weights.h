@@ -41,6 +41,17 @@ void hippo_weights_free (HippoWeights *weights);
 /* The tensor of that name, or NULL. */
 HippoWeight *hippo_weights_lookup (HippoWeights *weights, const char *name);
 
+/* The tensor named suffix, else the only tensor whose name ends with
+ * "/" suffix; NULL when none or several match.  n_matches (optional) gets
+ * the number of matches. */
+HippoWeight *hippo_weights_lookup_suffix (HippoWeights *weights,
+                                          const char *suffix, guint *n_matches);
+
+/* Number of tensors, and the tensor at index (manifest order; NULL when out
+ * of range). */
+guint hippo_weights_get_n (const HippoWeights *weights);
+HippoWeight *hippo_weights_get (HippoWeights *weights, guint index);
+
 /* Like lookup, but an error (HIPPO_ERROR_MODEL_FORMAT naming the tensor and
  * the layer) when absent or when its element count is not expected_n
  * (expected_n 0: any). Marks it used. */

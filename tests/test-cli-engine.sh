@@ -56,7 +56,7 @@ EOF
 dim=$("$bin" features $photos/dog.jpg | python3 -c 'import json,sys; print(json.load(sys.stdin)["dim"])')
 nimg=$(ls $photos/*.jpg | wc -l)
 check "f32 output is N x dim floats" \
-  bash -c "[ $rc = 0 ] && [ \$(stat -c %s '$tmp/f.f32') = \$(( $nimg * $dim * 4 ))" ]"
+  bash -c "[ $rc = 0 ] && [ \$(stat -c %s '$tmp/f.f32') = $(( nimg * dim * 4 )) ]"
 
 "$bin" features --layer block_10_project_BN+block_10_expand_relu $photos/dog.jpg > "$tmp/cat.jsonl"
 check "concatenated layers: 96 + 384 dims" \
