@@ -218,11 +218,6 @@ on_extracted (guint index, const char *path, const float *features,
   memcpy (b->features + (gsize) slot * m->c->dim, features,
           m->c->dim * sizeof (float));
   b->have[slot] = TRUE;
-  if (m->store)
-    hippo_project_put_features (m->c->project, b->hashes[slot],
-                                hippo_model_get_id (m->c->model),
-                                m->c->layers, HIPPO_PREPROCESS_VERSION,
-                                features, m->c->dim, NULL);
   return TRUE;
 }
 
@@ -237,6 +232,8 @@ batch_features (HippoClassifier *c, const char *const *paths, guint n,
   g_autofree const char **miss = g_new (const char *, n);
   guint n_miss = 0;
   MissCtx m = { c, b, slots, store && !c->read_only };
+
+  (void) error;
 
   b->n = n;
   b->hashes = g_new0 (char *, n);
@@ -253,11 +250,12 @@ batch_features (HippoClassifier *c, const char *const *paths, guint n,
                                               &b->errors[i]);
       if (b->hashes[i] == NULL)
         continue;
+      /* a damaged cache entry is a miss: it is computed and replaced */
       if (!hippo_project_get_features (c->project, b->hashes[i],
                                        hippo_model_get_id (c->model),
                                        c->layers, HIPPO_PREPROCESS_VERSION,
-                                       &cached, &dim, error))
-        return FALSE;
+                                       &cached, &dim, NULL))
+        cached = NULL;
       if (cached && dim == c->dim)
         {
           memcpy (b->features + (gsize) i * c->dim, cached,
@@ -273,11 +271,22 @@ batch_features (HippoClassifier *c, const char *const *paths, guint n,
     }
   if (n_miss == 0)
     return TRUE;
-  if (m.store && !hippo_project_begin (c->project, NULL))
-    m.store = FALSE;   /* locked: compute without caching */
   hippo_extractor_run (c->extractor, miss, n_miss, on_extracted, &m, NULL);
-  if (m.store && !hippo_project_commit (c->project, NULL))
-    hippo_project_rollback (c->project);
+  /* One short write after the network, so other users of the project
+   * are not locked out while it runs; a failed cache write is harmless. */
+  if (m.store && hippo_project_begin (c->project, NULL))
+    {
+      for (guint j = 0; j < n_miss; j++)
+        if (b->have[slots[j]])
+          hippo_project_put_features (c->project, b->hashes[slots[j]],
+                                      hippo_model_get_id (c->model),
+                                      c->layers, HIPPO_PREPROCESS_VERSION,
+                                      b->features
+                                        + (gsize) slots[j] * c->dim,
+                                      c->dim, NULL);
+      if (!hippo_project_commit (c->project, NULL))
+        hippo_project_rollback (c->project);
+    }
   return TRUE;
 }
 
