@@ -37,6 +37,18 @@ int cli_cmd_model (int argc, char **argv);
 int cli_cmd_features (int argc, char **argv);
 int cli_cmd_bench (int argc, char **argv);
 
+/* Project commands (cmd-project.c); argv[0] is the command name. */
+int cli_cmd_init (int argc, char **argv);
+int cli_cmd_class (int argc, char **argv);
+int cli_cmd_label (int argc, char **argv);
+int cli_cmd_unlabel (int argc, char **argv);
+int cli_cmd_train (int argc, char **argv);
+int cli_cmd_classify (int argc, char **argv);
+int cli_cmd_suggest (int argc, char **argv);
+int cli_cmd_eval (int argc, char **argv);
+int cli_cmd_tag (int argc, char **argv);
+int cli_cmd_sort (int argc, char **argv);
+
 G_END_DECLS
 
 #endif /* HIPPO_CLI_H */

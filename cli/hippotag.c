@@ -20,6 +20,25 @@ static const char usage_text[] =
   "           [-o FILE] PATH...\n"
   "  bench [--model NAME] [--threads T] [--batch B] [--seconds S]\n"
   "\n"
+  "Project (PROJECT is a file such as photos.hippotag):\n"
+  "  init PROJECT [--model NAME|PATH] [--multi-label]\n"
+  "  class add|rename|remove PROJECT NAME [NEWNAME]   (class list PROJECT)\n"
+  "  label PROJECT --class NAME PATH...\n"
+  "  label PROJECT --tree DIR          (DIR/CLASS/... is class CLASS)\n"
+  "  unlabel PROJECT PATH...\n"
+  "  train PROJECT [--folds K] [--format text|json]\n"
+  "  classify PROJECT [--format text|jsonl|csv] [--top N] PATH...\n"
+  "  suggest PROJECT [-n N] PATH...\n"
+  "  eval PROJECT --tree DIR [--format text|json]\n"
+  "  tag PROJECT [--sidecar|--in-place] [--min-confidence P] [--dry-run]\n"
+  "      PATH...\n"
+  "  sort PROJECT --into DEST [--copy|--move|--link] [--min-confidence P]\n"
+  "      [--unsure leave|folder] [--dry-run] PATH...\n"
+  "  sort --undo JOURNAL\n"
+  "Batch commands (label, classify, suggest, eval, tag, sort) take\n"
+  "--jobs N (threads) and --shard K/N (a stable split of the files for\n"
+  "parallel runs); folders are read recursively.\n"
+  "\n"
   "Run 'hippotag COMMAND --help' for a command's options.\n"
   "Exit codes: 0 all done, 1 some inputs failed, 2 usage, 3 nothing ran.\n";
 
@@ -156,6 +175,18 @@ cmd_version (void)
   return CLI_OK;
 }
 
+static const struct
+{
+  const char *name;
+  int (*run) (int argc, char **argv);
+} project_commands[] = {
+  { "init", cli_cmd_init },         { "class", cli_cmd_class },
+  { "label", cli_cmd_label },       { "unlabel", cli_cmd_unlabel },
+  { "train", cli_cmd_train },       { "classify", cli_cmd_classify },
+  { "suggest", cli_cmd_suggest },   { "eval", cli_cmd_eval },
+  { "tag", cli_cmd_tag },           { "sort", cli_cmd_sort },
+};
+
 int
 main (int argc, char **argv)
 {
@@ -183,6 +214,9 @@ main (int argc, char **argv)
     return cli_cmd_features (argc - 1, argv + 1);
   if (strcmp (cmd, "bench") == 0)
     return cli_cmd_bench (argc - 1, argv + 1);
+  for (guint i = 0; i < G_N_ELEMENTS (project_commands); i++)
+    if (strcmp (cmd, project_commands[i].name) == 0)
+      return project_commands[i].run (argc - 1, argv + 1);
   cli_error ("unknown command '%s'", cmd);
   fputs (usage_text, stderr);
   return CLI_USAGE;

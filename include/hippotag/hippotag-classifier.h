@@ -205,14 +205,15 @@ char *hippo_classifier_train (HippoClassifier *classifier, guint folds,
                               GError **error);
 
 /**
- * hippo_classifier_get_metrics_text:
+ * hippo_classifier_get_metrics_json:
  * @classifier: a classifier.
  * @error: return location for a #GError, or %NULL.
  *
- * Returns: (transfer full): the stored metrics of the last training as a
- *   readable table, or %NULL with %HIPPO_ERROR_STATE when untrained.
+ * Returns: (transfer full): the stored metrics of the last training, the
+ *   JSON text hippo_classifier_train() returned, or %NULL with
+ *   %HIPPO_ERROR_STATE when untrained.
  */
-char *hippo_classifier_get_metrics_text (HippoClassifier *classifier,
+char *hippo_classifier_get_metrics_json (HippoClassifier *classifier,
                                          GError **error);
 
 /**
