@@ -42,6 +42,7 @@ struct _HippoSession
 
   /* HIPPOTAG_PROFILE=1: time per op kind, printed when freed */
   gboolean profile;
+  gboolean profile_nodes;
   double prof_us[HIPPO_OP_N_OPS];
   double prof_flops[HIPPO_OP_N_OPS];
   guint64 prof_images;
@@ -318,7 +319,9 @@ hippo_session_new (HippoModel *model, const HippoSessionParams *params,
   s->graph = hippo_model_get_graph (model);
   s->max_batch = params->max_batch;
   s->n_threads = threads;
-  s->profile = g_strcmp0 (g_getenv ("HIPPOTAG_PROFILE"), "1") == 0;
+  s->profile = g_strcmp0 (g_getenv ("HIPPOTAG_PROFILE"), "1") == 0
+               || g_strcmp0 (g_getenv ("HIPPOTAG_PROFILE"), "nodes") == 0;
+  s->profile_nodes = g_strcmp0 (g_getenv ("HIPPOTAG_PROFILE"), "nodes") == 0;
   if (!resolve_layers (s,
                        params->layers ? params->layers
                                       : hippo_model_get_default_layer (model),
@@ -574,6 +577,11 @@ hippo_session_run (HippoSession *s, const float *input, guint n,
       read_taps (s, i, HIPPO_TAP_OUTPUT, job.out, n, features);
       if (s->profile)
         {
+          if (s->profile_nodes)
+            g_printerr ("node %3d %-10s %4dx%-4dx%5d k%dx%d s%d %8.3f ms\n", i,
+                        op_names[node->op], node->h, node->w, node->c,
+                        node->kh, node->kw, node->sh,
+                        (g_get_monotonic_time () - t0) / 1000.0);
           s->prof_us[node->op] += g_get_monotonic_time () - t0;
           s->prof_flops[node->op] += node_flops (node) * n;
         }
