@@ -31,9 +31,9 @@ static const struct
   const char *model;
   const char *layer;
 } default_layers[] = {
-  { "mobilenet_v2", "block_10_expand_relu" },
-  { "inception_v3", "mixed5" },
-  { "mobilenet_v2_mid", "expanded_conv_10/expand/Relu6" },
+  { "mobilenet_v2", "block_13_expand_relu" },
+  { "inception_v3", "mixed7" },
+  { "mobilenet_v2_mid", "MobilenetV2/expanded_conv_13/expand/Relu6" },
 };
 
 static char *

@@ -20,11 +20,12 @@ fi
 check "--version exits 0 and names the version" \
   bash -c "[ $rc = 0 ] && grep -q '^hippotag [0-9]' '$tmp/v'"
 
-"$bin" model info --format json > "$tmp/info.json"; rc=$?
+"$bin" model info --model mobilenet_v2 --format json > "$tmp/info.json"; rc=$?
 check "model info --format json is JSON with layers" \
   bash -c "[ $rc = 0 ] && python3 -c 'import json,sys; d=json.load(open(\"$tmp/info.json\")); assert d[\"input\"]==[224,224,3]; assert len(d[\"layers\"])==162; assert d[\"params\"]==2619461' "
 "$bin" model info > "$tmp/info.txt"
-check "model info text names the default layer" grep -q '^default layer:' "$tmp/info.txt"
+check "model info text names the default model and layer" \
+  bash -c "grep -q '^name: *mobilenet_v2_mid' '$tmp/info.txt' && grep -q '^default layer: .*expanded_conv_13/expand/Relu6' '$tmp/info.txt'"
 
 "$bin" model info --model /nonexistent/model.json 2> "$tmp/err"; rc=$?
 check "a missing model exits 3 with a message" bash -c "[ $rc = 3 ] && grep -q 'no model' '$tmp/err'"
@@ -58,7 +59,7 @@ nimg=$(ls $photos/*.jpg | wc -l)
 check "f32 output is N x dim floats" \
   bash -c "[ $rc = 0 ] && [ \$(stat -c %s '$tmp/f.f32') = $(( nimg * dim * 4 )) ]"
 
-"$bin" features --layer block_10_project_BN+block_10_expand_relu $photos/dog.jpg > "$tmp/cat.jsonl"
+"$bin" features --model mobilenet_v2 --layer block_10_project_BN+block_10_expand_relu $photos/dog.jpg > "$tmp/cat.jsonl"
 check "concatenated layers: 96 + 384 dims" \
   python3 -c "import json; d=json.load(open('$tmp/cat.jsonl')); assert d['dim']==480 and len(d['features'])==480, d['dim']"
 
