@@ -154,7 +154,7 @@ cmp_double (const void *a, const void *b)
 int
 main (int argc, char **argv)
 {
-  gint n = 1000, dim = 1280, n_classes = 10, repeat = 5, threads = 0;
+  gint n = 1000, dim = 1280, n_classes = 10, repeat = 5, threads = 1;
   g_autofree char *features = NULL, *list = NULL, *save = NULL;
   GOptionEntry entries[] = {
     { "n", 0, 0, G_OPTION_ARG_INT, &n, "Examples (default 1000)", "N" },
@@ -165,7 +165,7 @@ main (int argc, char **argv)
       "FILE" },
     { "list", 0, 0, G_OPTION_ARG_FILENAME, &list, "paths of the rows", "FILE" },
     { "threads", 0, 0, G_OPTION_ARG_INT, &threads,
-      "Training threads (default 0: one per processor)", "T" },
+      "Training threads (default 1; 0: one per processor)", "T" },
     { "save", 0, 0, G_OPTION_ARG_FILENAME, &save,
       "Write the serialised head to FILE", "FILE" },
     { NULL }
@@ -213,6 +213,7 @@ main (int argc, char **argv)
 
   hippo_head_params_default (&params);
   params.n_threads = (guint) MAX (threads, 0);
+  printf ("training threads: %u\n", params.n_threads);
   wall = g_new (double, repeat);
   cpu = g_new (double, repeat);
   for (gint r = 0; r < repeat; r++)

@@ -3,8 +3,10 @@
  * in lockstep so that one GEMM serves all cross-validation folds, the walk
  * down the λ grid with warm starts, and the temperature.
  *
- * Deterministic: single-threaded reductions in a fixed order; the GEMMs
- * split no sum over threads (OpenBLAS partitions rows and columns only).
+ * Deterministic: reductions in a fixed order, OpenBLAS on one thread (set
+ * by the caller), each fold's arithmetic independent of which other fits
+ * share its GEMM and of the thread that runs it (a test checks that 1 and 2
+ * threads give identical heads).
  */
 #include <math.h>
 #include <string.h>
@@ -85,9 +87,11 @@ sigmoid (double v)
 /* --- L-BFGS by reverse communication ------------------------------------
  *
  * The owner evaluates f and g at xt (f into ft, g into gt) while
- * !done, then calls lb_tell(). The line search looks for a step meeting
- * the strong Wolfe conditions (Nocedal & Wright, algorithms 3.5 and 3.6,
- * cubic interpolation with safeguards).
+ * !done, then calls lb_tell(). Memory LB_MEMORY, two-loop recursion with
+ * an optional diagonal preconditioner as H0. The line search looks for a
+ * step meeting the strong Wolfe conditions (Nocedal & Wright, algorithms
+ * 3.5 and 3.6, cubic interpolation with safeguards) or Hager & Zhang's
+ * approximate Wolfe conditions.
  */
 
 typedef struct

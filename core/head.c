@@ -31,6 +31,10 @@
 #define HEAD_MAX_PARAMS ((gsize) 1 << 28)
 #define PREDICT_CHUNK 256
 #define HEAD_MAX_ROTATE 4096
+#define HEAD_MAX_EXAMPLES (1u << 24)
+#define HEAD_MAX_VALUES ((gsize) 1 << 30)
+#define HEAD_MAX_OUTPUTS ((gsize) 1 << 24)
+#define HEAD_MAX_FOLDS 20
 
 struct _HippoHead
 {
@@ -73,7 +77,7 @@ hippo_head_params_default (HippoHeadParams *params)
   params->max_iter = 1000;
   params->tol = 1e-5;
   params->seed = 0;
-  params->n_threads = 0;
+  params->n_threads = 1;
 }
 
 void
@@ -457,10 +461,13 @@ check_sizes (guint n, guint dim, guint n_classes, GError **error)
 {
   gsize a, b;
 
-  if (n > G_MAXINT / 2 || dim > HEAD_MAX_DIM || n_classes > HEAD_MAX_CLASSES
-      || !g_size_checked_mul (&a, n, dim) || a > G_MAXSIZE / 8
-      || !g_size_checked_mul (&b, dim, n_classes) || b > HEAD_MAX_PARAMS
-      || !g_size_checked_mul (&b, n, n_classes) || b > G_MAXINT / 16)
+  /* bounds that keep every buffer (a normalised copy of x, n × classes ×
+   * folds logits) to a few GB at most */
+  if (n > HEAD_MAX_EXAMPLES || dim > HEAD_MAX_DIM
+      || n_classes > HEAD_MAX_CLASSES || !g_size_checked_mul (&a, n, dim)
+      || a > HEAD_MAX_VALUES || !g_size_checked_mul (&b, dim, n_classes)
+      || b > HEAD_MAX_PARAMS || !g_size_checked_mul (&b, n, n_classes)
+      || b > HEAD_MAX_OUTPUTS)
     {
       g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_LIMIT,
                    "training data too large (%u examples of %u features, %u "
@@ -601,7 +608,8 @@ train (const float *x, guint n, guint dim, const guint *labels,
   need_cv = params->l2 <= 0 || params->calibrate;
   if (need_cv)
     k = hippo_head_assign_folds (labels, label_matrix, n, n_classes,
-                                 params->folds, params->seed, fold_of);
+                                 MIN (params->folds, HEAD_MAX_FOLDS),
+                                 params->seed, fold_of);
   else
     for (guint i = 0; i < n; i++)
       fold_of[i] = HIPPO_FOLD_TRAIN_ONLY;
@@ -641,9 +649,7 @@ train (const float *x, guint n, guint dim, const guint *labels,
         py[row] = labels[i];
     }
 
-  gint64 T0 = g_get_monotonic_time ();
   r = principal_axes (xn, n, dim, &z, &axes, &msq);
-  g_debug ("EXP axes %.3f s", (g_get_monotonic_time () - T0) / 1e6);
   fit.x = r ? z : xn;
   fit.n = n;
   fit.dim = r ? r : dim;
@@ -677,7 +683,7 @@ train (const float *x, guint n, guint dim, const guint *labels,
       /* back to feature space, then polish there: the rotation is exact
        * only up to rounding and the dropped directions */
       HippoHeadFit polish = fit;
-      g_autofree float *init = g_new (float, (gsize) n_classes *(dim + 1));
+      g_autofree float *init = g_new (float, (gsize) n_classes * (dim + 1));
 
       cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) n_classes,
                    (int) dim, (int) r, 1.0f, fit.weights, (int) r, axes,

@@ -498,12 +498,25 @@ hippo_metrics_get_predictions (const HippoMetrics *m)
 
 /* --- reports ------------------------------------------------------------- */
 
+/* The name of class c as valid UTF-8, at most max characters (0: all). */
+static char *
+class_name_max (const char *const *names, guint c, glong max)
+{
+  g_autofree char *name = NULL;
+
+  if (names && names[c])
+    name = g_utf8_make_valid (names[c], -1);
+  else
+    name = g_strdup_printf ("class %u", c);
+  if (max > 0 && g_utf8_strlen (name, -1) > max)
+    return g_utf8_substring (name, 0, max);
+  return g_steal_pointer (&name);
+}
+
 static char *
 class_name (const char *const *names, guint c)
 {
-  if (names && names[c])
-    return g_strdup (names[c]);
-  return g_strdup_printf ("class %u", c);
+  return class_name_max (names, c, 0);
 }
 
 /* Sentences about what was not measured. */
@@ -669,8 +682,8 @@ hippo_metrics_to_text (const HippoMetrics *m, const char *const *class_names)
   K = m->n_classes;
   for (guint c = 0; c < K; c++)
     {
-      g_autofree char *name = class_name (class_names, c);
-      w = MAX (w, (guint) MIN (g_utf8_strlen (name, -1), 40));
+      g_autofree char *name = class_name_max (class_names, c, 40);
+      w = MAX (w, (guint) g_utf8_strlen (name, -1));
     }
   if (m->confusion)
     for (gsize t = 0; t < (gsize) K * K; t++)
@@ -679,29 +692,37 @@ hippo_metrics_to_text (const HippoMetrics *m, const char *const *class_names)
         cw = MAX (cw, (guint) strlen (num) + 1);
       }
 
-  g_string_append_printf (out,
-                          "Accuracy %.1f %% (balanced %.1f %%) on %u "
-                          "of %u examples",
-                          100 * m->accuracy, 100 * m->balanced_accuracy,
-                          m->n_tested, m->n);
-  if (m->folds > 0)
-    g_string_append_printf (out, ", %u-fold cross-validation", m->folds);
-  g_string_append_printf (out,
-                          "\nLog-loss %.3f; %.1f %% of predictions at "
-                          "or above %.2f confidence",
-                          m->log_loss, 100 * m->coverage, m->unsure_threshold);
-  if (!isnan (m->sure_accuracy))
-    g_string_append_printf (out, ", %.1f %% of those right",
-                            100 * m->sure_accuracy);
-  g_string_append (out, "\n\n");
+  if (m->n_tested == 0)
+    g_string_append_printf (out, "No example of %u got a prediction.\n\n",
+                            m->n);
+  else
+    {
+      g_string_append_printf (out,
+                              "Accuracy %.1f %% (balanced %.1f %%) on %u "
+                              "of %u examples",
+                              100 * m->accuracy, 100 * m->balanced_accuracy,
+                              m->n_tested, m->n);
+      if (m->folds > 0)
+        g_string_append_printf (out, ", %u-fold cross-validation", m->folds);
+      if (m->multi_label)
+        g_string_append (out, " (all labels right)");
+      g_string_append_printf (out,
+                              "\nLog-loss %.3f; %.1f %% of predictions at "
+                              "or above %.2f confidence",
+                              m->log_loss, 100 * m->coverage,
+                              m->unsure_threshold);
+      if (!isnan (m->sure_accuracy))
+        g_string_append_printf (out, ", %.1f %% of those right",
+                                100 * m->sure_accuracy);
+      g_string_append (out, "\n\n");
+    }
 
   g_string_append (out, "  # ");
   pad (out, "class", w, FALSE);
   g_string_append (out, " precision recall     f1 support\n");
   for (guint c = 0; c < K; c++)
     {
-      g_autofree char *name = class_name (class_names, c);
-      g_autofree char *shown = g_utf8_substring (name, 0, 40);
+      g_autofree char *shown = class_name_max (class_names, c, 40);
       double p, r, f1;
       guint support;
 
@@ -728,8 +749,7 @@ hippo_metrics_to_text (const HippoMetrics *m, const char *const *class_names)
       g_string_append_c (out, '\n');
       for (guint c = 0; c < K; c++)
         {
-          g_autofree char *name = class_name (class_names, c);
-          g_autofree char *shown = g_utf8_substring (name, 0, 40);
+          g_autofree char *shown = class_name_max (class_names, c, 40);
 
           g_string_append_printf (out, "%3u ", c);
           pad (out, shown, w, FALSE);

@@ -15,6 +15,7 @@ typedef struct
   HippoWeights *weights;
   GArray *rank;     /* int per node: 4 (NHWC) or 2 (flattened) */
   GPtrArray *scope; /* names of the enclosing models */
+  HippoWeight *last;   /* the weight copy_weight() found last */
 } Ctx;
 
 typedef struct
@@ -417,7 +418,26 @@ copy_weight (Ctx *ctx, const Layer *L, const char *what, guint64 expected,
   if (dst == NULL)
     return NULL;
   memcpy (dst, w->data, sizeof (float) * (gsize) expected);
+  ctx->last = w;
   return dst;
+}
+
+/* The shape of the weight copy_weight() just found must be exactly dims:
+ * the same count in another layout is a wrong model, not a reshape. */
+static gboolean
+last_shape_is (Ctx *ctx, const Layer *L, const gint64 *dims, int rank,
+               GError **error)
+{
+  const HippoWeight *w = ctx->last;
+  gboolean ok = w != NULL && w->rank == rank;
+
+  for (int i = 0; ok && i < rank; i++)
+    ok = w->shape[i] == dims[i];
+  if (!ok)
+    return layer_fail (error, HIPPO_ERROR_MODEL_INVALID, L,
+                       "weight '%s' has a shape that does not fit the layer",
+                       w ? w->name : "?");
+  return TRUE;
 }
 
 /* Window ops: pads from 'padding', output size. */
@@ -504,6 +524,11 @@ build_conv2d (Ctx *ctx, const Layer *L, const int *in, int n_in, int *out,
     ctx, L, "kernel", (guint64) node->kh * node->kw * cin * filters, error);
   if (node->weights == NULL)
     return FALSE;
+  {
+    gint64 dims[4] = { node->kh, node->kw, cin, filters };
+    if (!last_shape_is (ctx, L, dims, 4, error))
+      return FALSE;
+  }
   if (use_bias)
     {
       node->bias = copy_weight (ctx, L, "bias", filters, error);
@@ -543,6 +568,11 @@ build_dwconv2d (Ctx *ctx, const Layer *L, const int *in, int n_in, int *out,
                                (guint64) node->kh * node->kw * cout, error);
   if (node->weights == NULL)
     return FALSE;
+  {
+    gint64 dims[4] = { node->kh, node->kw, cin, mult };
+    if (!last_shape_is (ctx, L, dims, 4, error))
+      return FALSE;
+  }
   if (use_bias)
     {
       node->bias = copy_weight (ctx, L, "bias", cout, error);
@@ -577,6 +607,11 @@ build_dense (Ctx *ctx, const Layer *L, const int *in, int n_in, int *out,
     = copy_weight (ctx, L, "kernel", (guint64) src->c * units, error);
   if (node->weights == NULL)
     return FALSE;
+  {
+    gint64 dims[2] = { src->c, units };
+    if (!last_shape_is (ctx, L, dims, 2, error))
+      return FALSE;
+  }
   if (use_bias)
     {
       node->bias = copy_weight (ctx, L, "bias", units, error);

@@ -985,6 +985,18 @@ test_metrics_by_hand (void)
   g_assert_nonnull (strstr (text, "Confusion"));
   g_assert_nonnull (strstr (text, "1 of 10 examples got no prediction"));
 
+  /* nothing tested: NaN figures, null in JSON, said in text */
+  g_clear_pointer (&m, hippo_metrics_free);
+  g_clear_pointer (&text, g_free);
+  g_clear_pointer (&json, g_free);
+  m = hippo_metrics_from_predictions (p + 27, 1, y + 9, NULL, 3, 0.5, &error);
+  g_assert_no_error (error);
+  g_assert_true (isnan (hippo_metrics_get_accuracy (m)));
+  text = hippo_metrics_to_text (m, NULL);
+  g_assert_nonnull (strstr (text, "No example of 1 got a prediction"));
+  json = hippo_metrics_to_json (m, NULL);
+  g_assert_nonnull (strstr (json, "\"accuracy\" : null"));
+
   /* a label out of range */
   g_clear_pointer (&m, hippo_metrics_free);
   {
