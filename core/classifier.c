@@ -70,6 +70,12 @@ hippo_classifier_open (const char *path, const HippoClassifierParams *params,
   c->project = hippo_project_open (path, flags, error);
   if (c->project == NULL)
     goto fail;
+  /* a file or folder that cannot be written opens read-only */
+  if (hippo_project_is_read_only (c->project))
+    {
+      c->read_only = TRUE;
+      c->cache_unlabelled = FALSE;
+    }
 
   model_name = hippo_project_get_string (c->project, HIPPO_SETTING_MODEL,
                                          NULL, error);
@@ -576,15 +582,21 @@ hippo_classifier_train (HippoClassifier *c, guint folds,
                            NULL, NULL, error);
   if (head == NULL)
     return NULL;
-  /* Measure at the chosen strength: searching it again in every fold
-   * costs three times as much and changes the estimate by a fraction of a
-   * point. */
-  hp.l2 = hippo_head_get_l2 (head);
-  metrics = hippo_metrics_cross_validate (
-    (const float *) x->data, n_rows, c->dim,
-    c->multi_label ? NULL : (const guint *) labels->data,
-    c->multi_label ? matrix->data : NULL, k, folds ? folds : 5, &hp, 1,
-    NULL, NULL, error);
+  /* The metrics are those of the head's own cross-validation (the same
+   * folds measured every strength): free, and optimistic only by the choice
+   * among the strengths. With folds set apart from the head's, a full
+   * cross-validation at the chosen strength is run instead. */
+  if (folds == 0 || folds == hippo_head_get_cv_folds (head))
+    metrics = hippo_metrics_from_training (head, NULL);
+  if (metrics == NULL)
+    {
+      hp.l2 = hippo_head_get_l2 (head);
+      metrics = hippo_metrics_cross_validate (
+        (const float *) x->data, n_rows, c->dim,
+        c->multi_label ? NULL : (const guint *) labels->data,
+        c->multi_label ? matrix->data : NULL, k, folds ? folds : 5, &hp, 1,
+        NULL, NULL, error);
+    }
   if (metrics == NULL)
     return NULL;
   g_ptr_array_add (names, NULL);
