@@ -185,16 +185,31 @@ hippo_conv_pixels (const HippoNode *node, HippoShape is, const float *in,
     }
 }
 
-/* One tap of a depthwise conv over a run of n output pixels: o[i][c] +=
- * in[i * step][c] * w[c]. The output row stays in L1 while all taps of
- * the kernel stream over it. */
+typedef float hv8 __attribute__ ((vector_size (32), aligned (4)));
+
+/* One output pixel of a depthwise conv with multiplier 1: the sum over its
+ * in-bounds taps, 8 channels at a time in a register. */
 HIPPO_CLONES static void
-dw_row_tap (float *restrict o, const float *restrict in,
-            const float *restrict w, int n, int c, int step)
+dw_pixel (float *restrict o, const float *const *restrict taps,
+          const float *const *restrict wts, int n_taps, int c,
+          const float *restrict bias)
 {
-  for (int i = 0; i < n; i++, o += c, in += step)
-    for (int k = 0; k < c; k++)
-      o[k] += in[k] * w[k];
+  int k = 0;
+
+  for (; k + 8 <= c; k += 8)
+    {
+      hv8 acc = bias ? *(const hv8 *) (bias + k) : (hv8) { 0 };
+      for (int t = 0; t < n_taps; t++)
+        acc += *(const hv8 *) (taps[t] + k) * *(const hv8 *) (wts[t] + k);
+      *(hv8 *) (o + k) = acc;
+    }
+  for (; k < c; k++)
+    {
+      float acc = bias ? bias[k] : 0.f;
+      for (int t = 0; t < n_taps; t++)
+        acc += taps[t][k] * wts[t][k];
+      o[k] = acc;
+    }
 }
 
 static void
@@ -202,6 +217,9 @@ dw_rows_mult1 (const HippoNode *node, HippoShape is, const float *in,
                float *out, gint64 r0, gint64 r1, gboolean no_act)
 {
   int c = node->c, W = node->w;
+  int max_taps = node->kh * node->kw;
+  const float **taps = g_newa (const float *, max_taps);
+  const float **wts = g_newa (const float *, max_taps);
 
   for (gint64 r = r0; r < r1; r++)
     {
@@ -211,34 +229,25 @@ dw_rows_mult1 (const HippoNode *node, HippoShape is, const float *in,
       float *orow = out + (gsize) r * W * c;
 
       for (int ox = 0; ox < W; ox++)
-        if (node->bias)
-          memcpy (orow + (gsize) ox * c, node->bias, c * sizeof (float));
-        else
-          memset (orow + (gsize) ox * c, 0, c * sizeof (float));
-      for (int ky = 0; ky < node->kh; ky++)
         {
-          int iy = oy * node->sh - node->pad_t + ky * node->dh;
-          const float *irow;
+          int n = 0;
 
-          if (iy < 0 || iy >= is.h)
-            continue;
-          irow = base + (gsize) iy * is.w * c;
-          for (int kx = 0; kx < node->kw; kx++)
+          for (int ky = 0; ky < node->kh; ky++)
             {
-              /* ix = ox * sw + off must lie in [0, is.w) */
-              int off = kx * node->dw - node->pad_l;
-              int lo = off < 0 ? (-off + node->sw - 1) / node->sw : 0;
-              int hi = is.w - 1 - off < 0 ? -1 : (is.w - 1 - off) / node->sw;
-
-              hi = MIN (hi, W - 1);
-              if (hi < lo)
+              int iy = oy * node->sh - node->pad_t + ky * node->dh;
+              if (iy < 0 || iy >= is.h)
                 continue;
-              dw_row_tap (orow + (gsize) lo * c,
-                          irow + ((gsize) lo * node->sw + off) * c,
-                          node->weights
-                            + (gsize) (ky * node->kw + kx) * c,
-                          hi - lo + 1, c, node->sw * c);
+              for (int kx = 0; kx < node->kw; kx++)
+                {
+                  int ix = ox * node->sw - node->pad_l + kx * node->dw;
+                  if (ix < 0 || ix >= is.w)
+                    continue;
+                  taps[n] = base + ((gsize) iy * is.w + ix) * c;
+                  wts[n] = node->weights + (gsize) (ky * node->kw + kx) * c;
+                  n++;
+                }
             }
+          dw_pixel (orow + (gsize) ox * c, taps, wts, n, c, node->bias);
         }
       if (!no_act)
         hippo_act_apply (orow, W, c, node->act, node->act_lo, node->act_hi);

@@ -11,6 +11,11 @@
 #include <hippotag/hippotag-model.h>
 #include <hippotag/hippotag-image.h>
 #include <hippotag/hippotag-extract.h>
+#include <hippotag/hippotag-classifier.h>
+#include <hippotag/hippotag-head.h>
+#include <hippotag/hippotag-tag.h>
+#include <hippotag/hippotag-sort.h>
+#include <hippotag/hippotag-project.h>
 
 #undef HIPPOTAG_H_INSIDE
 
