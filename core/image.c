@@ -4,6 +4,8 @@
  */
 #include "hippotag/hippotag-image.h"
 
+#define HIPPO_INPUT_DECODE_FACTOR 3
+
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -742,9 +744,14 @@ hippo_image_load_input (const HippoModel *model, const char *path, float *dst,
   hippo_model_get_input_size (model, &w, &h);
   g_return_val_if_fail (w > 0 && h > 0, FALSE);
 
+  /* Reduced JPEG decoding down to 3x the input, not further: the
+   * aligned-corner bilinear resize of the reference samples the full image
+   * sparsely, and a reduction that leaves under 3 source pixels per input
+   * pixel moves the features measurably away from it (cosine 0.985 on a
+   * 1352x900 photo decoded at 1/2). A 12 MP photo still decodes at 1/4. */
   hippo_image_params_default (&params);
-  params.min_width = 2 * w;
-  params.min_height = 2 * h;
+  params.min_width = HIPPO_INPUT_DECODE_FACTOR * w;
+  params.min_height = HIPPO_INPUT_DECODE_FACTOR * h;
   image = hippo_image_load (path, &params, error);
   if (image == NULL)
     return FALSE;

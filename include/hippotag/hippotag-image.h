@@ -162,7 +162,7 @@ void hippo_image_to_input (const HippoImage *image, int width, int height,
  * @dst: (out caller-allocates): the model's input size in floats.
  * @error: return location for a #GError, or %NULL.
  *
- * hippo_image_load() with reduced-scale decoding allowed down to twice the
+ * hippo_image_load() with reduced-scale decoding allowed down to 3 times the
  * model's input size, then hippo_image_to_input().
  *
  * Returns: %TRUE on success, %FALSE with @error as hippo_image_load().
