@@ -247,6 +247,21 @@ open_project (const char *path, int jobs, OpenMode mode)
   hippo_classifier_params_default (&params);
   params.n_threads = jobs;
   c = hippo_classifier_open (path, &params, &error);
+  if (c != NULL
+      && hippo_project_is_read_only (hippo_classifier_get_project (c)))
+    {
+      /* the file or its folder cannot be written: the core opened it
+       * read-only */
+      if (mode == OPEN_WRITE)
+        {
+          cli_error ("%s: the project is not writable (a read-only file or "
+                     "folder)", path);
+          hippo_classifier_free (c);
+          return NULL;
+        }
+      cli_error ("%s is not writable; opened read-only (new features are "
+                 "not cached)", path);
+    }
   if (c != NULL)
     return c;
   if (mode == OPEN_READ && error->domain == HIPPO_ERROR

@@ -814,9 +814,21 @@ hippo_head_predict (const HippoHead *head, const float *x, guint n,
           else
             normalise_row (head, xi, buf + (gsize) r * d);
         }
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasTrans, (int) m, (int) K,
-                   (int) d, 1.0f, buf, (int) d, head->weights, (int) d, 0.0f,
-                   out, (int) K);
+      /* One row at a time, in double: a file's scores must not depend on
+       * which other files share its batch (a GEMM's rounding does), so
+       * that sharded runs concatenate to exactly the full run. */
+      for (guint r = 0; r < m; r++)
+        {
+          const float *xr = buf + (gsize) r * d;
+          for (guint k = 0; k < K; k++)
+            {
+              const float *wk = head->weights + (gsize) k * d;
+              double acc = 0;
+              for (guint j = 0; j < d; j++)
+                acc += (double) xr[j] * wk[j];
+              out[(gsize) r * K + k] = (float) acc;
+            }
+        }
       for (guint r = 0; r < m; r++)
         {
           float *o = out + (gsize) r * K;

@@ -60,7 +60,14 @@ find_named_model (const char *name, GError **error)
 
   for (guint i = 0; i < dirs->len; i++)
     {
-      char *p = g_build_filename (dirs->pdata[i], name, "model.json", NULL);
+      char *p;
+      gboolean dup = FALSE;
+
+      for (guint j = 0; j < i; j++)
+        dup |= strcmp (dirs->pdata[i], dirs->pdata[j]) == 0;
+      if (dup)
+        continue;
+      p = g_build_filename (dirs->pdata[i], name, "model.json", NULL);
       if (g_file_test (p, G_FILE_TEST_IS_REGULAR))
         return p;
       g_free (p);
