@@ -23,8 +23,9 @@ MIRROR=${MIRROR:-$(host_mirror | head -1)}
 PKGS="gimp libgimp-3.0-dev libgtk-3-dev libopenblas-dev libglib2.0-dev libgexiv2-dev
       libsqlite3-dev libjson-glib-dev meson ninja-build gcc pkg-config xvfb xauth
       python3 gir1.2-gimp-3.0 exiv2"
-# for screenshots in the GUI test: import/convert (imagemagick), xwd (x11-apps), xwininfo (x11-utils)
-EXTRA_PKGS="imagemagick x11-apps x11-utils"
+# for screenshots in the GUI test: import/convert (imagemagick), xwd (x11-apps), xwininfo (x11-utils);
+# xdotool clicks and types in the plug-in's dialogs (tests/plugin/gui-e2e)
+EXTRA_PKGS="imagemagick x11-apps x11-utils xdotool"
 
 log()  { echo "[make-root $(date +%T)] $*"; }
 step() { local s; s=$(date +%s); log "START $*"; "$@"; log "DONE  $* ($(( $(date +%s) - s )) s)"; }
