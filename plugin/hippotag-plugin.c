@@ -1,8 +1,9 @@
 /* Hippotag GIMP plug-in — classify, label and batch-tag from inside GIMP 3.
  *
- * One executable registering four procedures. Every option is a real
- * procedure argument, so Script-Fu, Python-Fu and batch mode can call them;
- * errors come back as GIMP_PDB_EXECUTION_ERROR with a message, never a crash.
+ * One executable registering four procedures (this file); what they do is
+ * in plugin-procedures.c. Every option is a real procedure argument, so
+ * Script-Fu, Python-Fu and batch mode can call them; errors come back as
+ * GIMP_PDB_EXECUTION_ERROR with a message, never a crash.
  */
 #include "hippo-config.h"
 
@@ -10,17 +11,13 @@
 #include <libgimp/gimpui.h>
 #include <hippotag/hippotag.h>
 
-#include "plugin-classify.h"
-#include "plugin-dialogs.h"
-#include "plugin-image.h"
-#include "plugin-metadata.h"
+#include "plugin-procedures.h"
 #include "plugin-timing.h"
 
 #define PROC_CLASSIFY "plug-in-hippotag-classify"
 #define PROC_LABEL "plug-in-hippotag-label"
 #define PROC_TRAINER "plug-in-hippotag-trainer"
 #define PROC_BATCH "plug-in-hippotag-batch"
-#define PLUG_IN_BINARY "hippotag"
 
 #define HIPPO_TYPE_PLUG_IN (hippo_plug_in_get_type ())
 G_DECLARE_FINAL_TYPE (HippoPlugIn, hippo_plug_in, HIPPO, PLUG_IN, GimpPlugIn)
@@ -32,24 +29,7 @@ struct _HippoPlugIn
 
 G_DEFINE_TYPE (HippoPlugIn, hippo_plug_in, GIMP_TYPE_PLUG_IN)
 
-/* ------------------------------------------------------------ helpers */
-
-static GimpValueArray *
-fail (GimpProcedure *procedure, GError *error)
-{
-  return gimp_procedure_new_return_values (procedure, GIMP_PDB_EXECUTION_ERROR,
-                                           error);
-}
-
-static GimpValueArray *
-not_available_yet (GimpProcedure *procedure, const char *what)
-{
-  return fail (procedure, g_error_new (HIPPO_ERROR, HIPPO_ERROR_STATE,
-                                       "%s: not available yet in this build of "
-                                       "Hippotag %s (%s)",
-                                       gimp_procedure_get_name (procedure),
-                                       HIPPO_VERSION, what));
-}
+/* ------------------------------------------------------------ arguments */
 
 /* A "save" file argument: GIMP itself then accepts a missing file, so the
  * plug-in can say clearly what is wrong with it (an "open" argument naming a
@@ -68,7 +48,7 @@ static void
 add_source_argument (GimpProcedure *procedure)
 {
   gimp_procedure_add_choice_argument (
-    procedure, "source", "_Source", "Which pixels to classify",
+    procedure, "source", "_Use", "Which pixels to use",
     gimp_choice_new_with_values ("image", 0, "The visible image",
                                  "all visible layers, composited", "drawable",
                                  1, "The selected drawable",
@@ -76,90 +56,14 @@ add_source_argument (GimpProcedure *procedure)
     "image", G_PARAM_READWRITE);
 }
 
-/* The drawable to read (NULL for the composite) by the "source" argument. */
-static gboolean
-pick_drawable (GimpProcedureConfig *config, GimpDrawable **drawables,
-               GimpDrawable **drawable, GError **error)
+static void
+set_attribution (GimpProcedure *procedure)
 {
-  g_autofree char *source = NULL;
-
-  *drawable = NULL;
-  g_object_get (config, "source", &source, NULL);
-  if (g_strcmp0 (source, "drawable") != 0)
-    return TRUE;
-  if (drawables == NULL || drawables[0] == NULL || drawables[1] != NULL)
-    {
-      g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_INVALID_ARGUMENT,
-                   "source \"drawable\" needs exactly one drawable");
-      return FALSE;
-    }
-  *drawable = drawables[0];
-  return TRUE;
+  gimp_procedure_set_attribution (procedure, "Hippotag authors",
+                                  "Hippotag authors", "2025");
 }
 
-/* ------------------------------------------------------------ classify */
-
-static GimpValueArray *
-run_classify (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
-              GimpDrawable **drawables, GimpProcedureConfig *config,
-              gpointer run_data)
-{
-  g_autoptr (GFile) project = NULL;
-  g_autofree char *project_path = NULL;
-  g_autoptr (HippoImage) pixels = NULL;
-  g_autoptr (HippoPluginResult) result = NULL;
-  g_autoptr (HippoPluginClassifier) classifier = NULL;
-  GimpDrawable *drawable;
-  GimpValueArray *ret;
-  int w, h;
-  GError *error = NULL;
-  gboolean add_keyword = FALSE;
-  gboolean is_default;
-
-  hippo_plugin_timing_mark ("classify: run");
-  g_object_get (config, "project", &project, "add-keyword", &add_keyword, NULL);
-  if (!hippo_plugin_check_project (project, &is_default, &project_path, &error)
-      || !pick_drawable (config, drawables, &drawable, &error))
-    return fail (procedure, error);
-
-  if (run_mode == GIMP_RUN_INTERACTIVE)
-    gimp_progress_init ("Hippotag: classifying");
-  classifier = hippo_plugin_classifier_open (project_path, &error);
-  if (classifier == NULL)
-    return fail (procedure, error);
-  /* box-average big images down to no less than twice the model's input */
-  hippo_plugin_classifier_get_input_size (classifier, &w, &h);
-  pixels = hippo_plugin_image_read (image, drawable, 2 * w, 2 * h, &error);
-  if (pixels == NULL)
-    return fail (procedure, error);
-  result = hippo_plugin_classifier_run (classifier, pixels, &error);
-  if (result == NULL)
-    return fail (procedure, error);
-  if (result->n_scores == 0)
-    return fail (procedure, g_error_new (HIPPO_ERROR, HIPPO_ERROR_STATE,
-                                         "the classifier has no classes"));
-  if (run_mode == GIMP_RUN_INTERACTIVE)
-    gimp_progress_end ();
-
-  if (run_mode == GIMP_RUN_INTERACTIVE)
-    {
-      /* the check box starts from the last value */
-      gimp_ui_init (PLUG_IN_BINARY);
-      if (!hippo_plugin_classify_dialog (result, &add_keyword))
-        return gimp_procedure_new_return_values (procedure, GIMP_PDB_CANCEL,
-                                                 NULL);
-      g_object_set (config, "add-keyword", add_keyword, NULL);
-    }
-  if (add_keyword
-      && !hippo_plugin_add_keyword (image, result->scores[0].name, &error))
-    return fail (procedure, error);
-
-  ret = gimp_procedure_new_return_values (procedure, GIMP_PDB_SUCCESS, NULL);
-  GIMP_VALUES_SET_STRING (ret, 1, result->scores[0].name);
-  GIMP_VALUES_SET_DOUBLE (ret, 2, result->scores[0].score);
-  hippo_plugin_timing_mark ("classify: result");
-  return ret;
-}
+/* ------------------------------------------------------------ procedures */
 
 static GimpProcedure *
 create_classify (GimpPlugIn *plug_in)
@@ -167,8 +71,8 @@ create_classify (GimpPlugIn *plug_in)
   GimpProcedure *procedure;
 
   procedure = gimp_image_procedure_new (plug_in, PROC_CLASSIFY,
-                                        GIMP_PDB_PROC_TYPE_PLUGIN, run_classify,
-                                        NULL, NULL);
+                                        GIMP_PDB_PROC_TYPE_PLUGIN,
+                                        hippo_plugin_run_classify, NULL, NULL);
   gimp_procedure_set_image_types (procedure, "*");
   gimp_procedure_set_sensitivity_mask (
     procedure, GIMP_PROCEDURE_SENSITIVE_DRAWABLE
@@ -179,54 +83,33 @@ create_classify (GimpPlugIn *plug_in)
   gimp_procedure_set_documentation (
     procedure, "Classify the image with a Hippotag project",
     "Runs the image (its visible composite, or one drawable) through the "
-    "project's classifier and returns the best class and its probability. "
-    "Interactive runs show every class ranked, with confidence bars. With "
-    "add-keyword the label is added to the image's metadata (XMP dc:subject, "
-    "IPTC Keywords, lr:hierarchicalSubject, digiKam TagsList), which GIMP "
-    "writes on export.",
+    "project's model and trained head and returns the best class, its "
+    "probability and whether it is below the project's unsure threshold. "
+    "Interactive runs show every class ranked with confidence bars, can add "
+    "the label as a keyword and can label the image as the right class "
+    "(\"Wrong? Label as…\"). With add-keyword the label is added to the "
+    "image's metadata (XMP dc:subject, IPTC Keywords, lr:hierarchicalSubject, "
+    "digiKam TagsList), which GIMP writes on export; non-interactive runs "
+    "add it only when the result is not unsure, as 'hippotag tag' does.",
     PROC_CLASSIFY);
-  gimp_procedure_set_attribution (procedure, "Hippotag authors",
-                                  "Hippotag authors", "2025");
+  set_attribution (procedure);
   add_project_argument (procedure);
   add_source_argument (procedure);
   gimp_procedure_add_boolean_argument (
     procedure, "add-keyword", "Add as _keyword",
-    "Add the label as a keyword to the image's metadata", FALSE,
-    G_PARAM_READWRITE);
+    "Add the label as a keyword to the image's metadata (non-interactive: "
+    "not when unsure)",
+    FALSE, G_PARAM_READWRITE);
   gimp_procedure_add_string_return_value (
     procedure, "label", "Label", "The best class", NULL, G_PARAM_READWRITE);
   gimp_procedure_add_double_return_value (procedure, "confidence", "Confidence",
                                           "The probability of the best class",
                                           0.0, 1.0, 0.0, G_PARAM_READWRITE);
+  gimp_procedure_add_boolean_return_value (
+    procedure, "unsure", "Unsure",
+    "Whether the confidence is below the project's unsure threshold", FALSE,
+    G_PARAM_READWRITE);
   return procedure;
-}
-
-/* ------------------------------------------------------------ label */
-
-static GimpValueArray *
-run_label (GimpProcedure *procedure, GimpRunMode run_mode, GimpImage *image,
-           GimpDrawable **drawables, GimpProcedureConfig *config,
-           gpointer run_data)
-{
-  g_autoptr (GFile) project = NULL;
-  g_autofree char *project_path = NULL;
-  g_autofree char *class_name = NULL;
-  GimpDrawable *drawable;
-  GError *error = NULL;
-  gboolean is_default;
-
-  g_object_get (config, "project", &project, "class-name", &class_name, NULL);
-  if (class_name == NULL || *g_strstrip (class_name) == '\0')
-    return fail (procedure,
-                 g_error_new (HIPPO_ERROR, HIPPO_ERROR_INVALID_ARGUMENT,
-                              "class-name is empty"));
-  if (!hippo_plugin_check_project (project, &is_default, &project_path, &error)
-      || !pick_drawable (config, drawables, &drawable, &error))
-    return fail (procedure, error);
-  /* UNFINISHED: needs the project API (store the image's features as an
-   * example of class-name). */
-  return not_available_yet (procedure, "adding examples needs the project "
-                                       "API");
 }
 
 static GimpProcedure *
@@ -234,8 +117,9 @@ create_label (GimpPlugIn *plug_in)
 {
   GimpProcedure *procedure;
 
-  procedure = gimp_image_procedure_new (
-    plug_in, PROC_LABEL, GIMP_PDB_PROC_TYPE_PLUGIN, run_label, NULL, NULL);
+  procedure
+    = gimp_image_procedure_new (plug_in, PROC_LABEL, GIMP_PDB_PROC_TYPE_PLUGIN,
+                                hippo_plugin_run_label, NULL, NULL);
   gimp_procedure_set_image_types (procedure, "*");
   gimp_procedure_set_sensitivity_mask (
     procedure, GIMP_PROCEDURE_SENSITIVE_DRAWABLE
@@ -246,27 +130,23 @@ create_label (GimpPlugIn *plug_in)
   gimp_procedure_set_documentation (
     procedure, "Add the image to a Hippotag project as an example of a class",
     "Stores the image's features in the project as a labelled example of "
-    "class-name (created if missing). The image need not be saved.",
+    "class-name (matched ignoring case; created if missing). The image need "
+    "not be saved: it is known by the hash of its pixels. Train the project "
+    "again to use the new example.",
     PROC_LABEL);
-  gimp_procedure_set_attribution (procedure, "Hippotag authors",
-                                  "Hippotag authors", "2025");
+  set_attribution (procedure);
   add_project_argument (procedure);
   add_source_argument (procedure);
-  gimp_procedure_add_string_argument (procedure, "class-name", "C_lass",
+  gimp_procedure_add_string_argument (procedure, "class-name", "Cl_ass",
                                       "The class the image belongs to", NULL,
                                       G_PARAM_READWRITE);
+  gimp_procedure_add_string_return_value (procedure, "class-name", "Class",
+                                          "The class's name as stored", NULL,
+                                          G_PARAM_READWRITE);
+  gimp_procedure_add_int_return_value (procedure, "n-examples", "Examples",
+                                       "The class's number of examples now", 0,
+                                       G_MAXINT, 0, G_PARAM_READWRITE);
   return procedure;
-}
-
-/* ------------------------------------------------------------ trainer */
-
-static GimpValueArray *
-run_trainer (GimpProcedure *procedure, GimpProcedureConfig *config,
-             gpointer run_data)
-{
-  /* UNFINISHED: opens the trainer from ui/ (issue 5). */
-  return not_available_yet (procedure, "the trainer dialog is not built "
-                                       "in yet");
 }
 
 static GimpProcedure *
@@ -274,8 +154,9 @@ create_trainer (GimpPlugIn *plug_in)
 {
   GimpProcedure *procedure;
 
-  procedure = gimp_procedure_new (
-    plug_in, PROC_TRAINER, GIMP_PDB_PROC_TYPE_PLUGIN, run_trainer, NULL, NULL);
+  procedure
+    = gimp_procedure_new (plug_in, PROC_TRAINER, GIMP_PDB_PROC_TYPE_PLUGIN,
+                          hippo_plugin_run_trainer, NULL, NULL);
   gimp_procedure_set_sensitivity_mask (procedure,
                                        GIMP_PROCEDURE_SENSITIVE_ALWAYS);
   gimp_procedure_set_menu_label (procedure, "_Train classes…");
@@ -283,10 +164,10 @@ create_trainer (GimpPlugIn *plug_in)
   gimp_procedure_set_documentation (
     procedure, "Make classes and label examples for a Hippotag project",
     "Opens the Hippotag trainer on the project, offering GIMP's open images "
-    "as a source beside folders.",
+    "as a source beside folders. NOT AVAILABLE YET: fails with a message "
+    "until the trainer dialog exists.",
     PROC_TRAINER);
-  gimp_procedure_set_attribution (procedure, "Hippotag authors",
-                                  "Hippotag authors", "2025");
+  set_attribution (procedure);
   gimp_procedure_add_enum_argument (procedure, "run-mode", "Run mode",
                                     "The run mode", GIMP_TYPE_RUN_MODE,
                                     GIMP_RUN_INTERACTIVE, G_PARAM_READWRITE);
@@ -294,40 +175,35 @@ create_trainer (GimpPlugIn *plug_in)
   return procedure;
 }
 
-/* ------------------------------------------------------------ batch */
-
-static GimpValueArray *
-run_batch (GimpProcedure *procedure, GimpProcedureConfig *config,
-           gpointer run_data)
-{
-  /* UNFINISHED: tag/sort a folder through the classifier API, with GIMP's
-   * progress bar, cancellable. */
-  return not_available_yet (procedure, "folder tagging and sorting need the "
-                                       "classifier API");
-}
-
 static GimpProcedure *
 create_batch (GimpPlugIn *plug_in)
 {
   GimpProcedure *procedure;
 
-  procedure = gimp_procedure_new (
-    plug_in, PROC_BATCH, GIMP_PDB_PROC_TYPE_PLUGIN, run_batch, NULL, NULL);
+  procedure
+    = gimp_procedure_new (plug_in, PROC_BATCH, GIMP_PDB_PROC_TYPE_PLUGIN,
+                          hippo_plugin_run_batch, NULL, NULL);
   gimp_procedure_set_sensitivity_mask (procedure,
                                        GIMP_PROCEDURE_SENSITIVE_ALWAYS);
   gimp_procedure_set_menu_label (procedure, "Tag or _sort a folder…");
   gimp_procedure_add_menu_path (procedure, "<Image>/File/Hippotag");
   gimp_procedure_set_documentation (
     procedure, "Tag or sort a folder of images with a Hippotag project",
-    "Classifies every image under folder (recursively). mode \"tag\" writes "
-    "the label as a keyword (an XMP sidecar FILE.EXT.xmp; the original is "
-    "not touched); \"sort\" copies, moves or links each file into "
-    "dest/LABEL/ (never overwriting; journalled); \"both\" does both. Files "
-    "below min-confidence are tagged nothing and sorted into dest/unsure. "
-    "dry-run only reports what would be done.",
+    "Classifies every file under folder (recursively; hidden files, XMP "
+    "sidecars and dest are left out) with the project's trained head, as "
+    "'hippotag tag' and 'hippotag sort' do. mode \"tag\" writes the label "
+    "as keywords: tag-mode \"sidecar\" into FILE.EXT.xmp (the image is not "
+    "touched), \"in-place\" into the image through a temporary copy and an "
+    "atomic rename. \"sort\" copies, moves or links each file into "
+    "dest/LABEL/ (never overwriting; every action is journalled in "
+    "dest/.hippotag-sort-*.journal, returned as journal, for 'hippotag sort "
+    "--undo'). \"both\" sorts, then tags each file where it went. Files "
+    "below min-confidence (-1: the project's unsure threshold) are unsure: "
+    "never tagged, sorted into dest/unsure or left where they are. dry-run "
+    "changes nothing. Progress goes to GIMP's progress bar; interactive runs "
+    "can be cancelled between files.",
     PROC_BATCH);
-  gimp_procedure_set_attribution (procedure, "Hippotag authors",
-                                  "Hippotag authors", "2025");
+  set_attribution (procedure);
   gimp_procedure_add_enum_argument (procedure, "run-mode", "Run mode",
                                     "The run mode", GIMP_TYPE_RUN_MODE,
                                     GIMP_RUN_INTERACTIVE, G_PARAM_READWRITE);
@@ -338,10 +214,17 @@ create_batch (GimpPlugIn *plug_in)
   gimp_procedure_add_choice_argument (
     procedure, "mode", "_Mode", "What to do with each image",
     gimp_choice_new_with_values (
-      "tag", 0, "Tag", "write the label as a keyword (XMP sidecar)", "sort", 1,
-      "Sort", "put the file into dest/LABEL/", "both", 2, "Tag and sort",
-      "both", NULL),
+      "tag", 0, "Tag", "write the label as keywords", "sort", 1, "Sort",
+      "put the file into dest/LABEL/", "both", 2, "Sort, then tag",
+      "both: sort, then tag the file where it went", NULL),
     "tag", G_PARAM_READWRITE);
+  gimp_procedure_add_choice_argument (
+    procedure, "tag-mode", "_Write keywords to", "Where keywords go",
+    gimp_choice_new_with_values (
+      "sidecar", 0, "XMP sidecar (FILE.EXT.xmp)",
+      "the image itself is not touched", "in-place", 1, "The image itself",
+      "through a temporary copy and an atomic rename", NULL),
+    "sidecar", G_PARAM_READWRITE);
   gimp_procedure_add_file_argument (procedure, "dest", "_Destination",
                                     "Where sorted files go (mode sort or both)",
                                     GIMP_FILE_CHOOSER_ACTION_CREATE_FOLDER,
@@ -349,23 +232,40 @@ create_batch (GimpPlugIn *plug_in)
   gimp_procedure_add_choice_argument (
     procedure, "action", "_Action", "How a file is sorted",
     gimp_choice_new_with_values (
-      "copy", 0, "Copy", "copy the file", "move", 1, "Move",
-      "move the file (copied, verified, then removed across file systems)",
-      "link", 2, "Link", "make a symbolic link", NULL),
+      "copy", 0, "Copy", "copy the file (verified)", "move", 1, "Move",
+      "move the file (across file systems: copied, verified, then removed)",
+      "link", 2, "Symbolic link", "make a symbolic link", "hardlink", 3,
+      "Hard link", "make a hard link (same file system only)", NULL),
     "copy", G_PARAM_READWRITE);
-  gimp_procedure_add_double_argument (procedure, "min-confidence",
-                                      "Minimum _confidence",
-                                      "Below this probability a file is unsure",
-                                      0.0, 1.0, 0.0, G_PARAM_READWRITE);
-  gimp_procedure_add_boolean_argument (procedure, "dry-run", "_Dry run",
-                                       "Only report what would be done", FALSE,
-                                       G_PARAM_READWRITE);
+  gimp_procedure_add_choice_argument (
+    procedure, "unsure", "_Unsure files", "Where unsure files go when sorting",
+    gimp_choice_new_with_values (
+      "folder", 0, "Into dest/unsure", "a folder of their own", "leave", 1,
+      "Leave them", "they stay where they are", NULL),
+    "folder", G_PARAM_READWRITE);
+  gimp_procedure_add_double_argument (
+    procedure, "min-confidence", "Mi_nimum confidence",
+    "Below this probability a file is unsure; -1 for the project's unsure "
+    "threshold",
+    -1.0, 1.0, -1.0, G_PARAM_READWRITE);
+  gimp_procedure_add_boolean_argument (procedure, "dry-run", "Dr_y run",
+                                       "Only work out what would be done",
+                                       FALSE, G_PARAM_READWRITE);
   gimp_procedure_add_int_return_value (procedure, "n-done", "Done",
-                                       "Files tagged or sorted", 0, G_MAXINT, 0,
-                                       G_PARAM_READWRITE);
-  gimp_procedure_add_int_return_value (procedure, "n-failed", "Failed",
-                                       "Files that could not be read", 0,
-                                       G_MAXINT, 0, G_PARAM_READWRITE);
+                                       "Files tagged and/or sorted (or that "
+                                       "would be, in a dry run)",
+                                       0, G_MAXINT, 0, G_PARAM_READWRITE);
+  gimp_procedure_add_int_return_value (
+    procedure, "n-failed", "Failed",
+    "Files that could not be read, tagged or sorted", 0, G_MAXINT, 0,
+    G_PARAM_READWRITE);
+  gimp_procedure_add_int_return_value (procedure, "n-unsure", "Unsure",
+                                       "Files below the confidence threshold",
+                                       0, G_MAXINT, 0, G_PARAM_READWRITE);
+  gimp_procedure_add_file_return_value (
+    procedure, "journal", "Journal",
+    "The sort journal, for 'hippotag sort --undo' (none for tag or dry run)",
+    G_PARAM_READWRITE);
   return procedure;
 }
 

@@ -1,25 +1,15 @@
-/* Hippotag GIMP plug-in — classifying an image.
+/* Hippotag GIMP plug-in — projects, classifying and labelling an image.
  *
- * INTERIM: until the project/classifier API (hippotag-classifier.h) lands,
- * HippoPluginClassifier runs the default model's own 5-class output
- * (nsfwjs: Drawing, Hentai, Neutral, Porn, Sexy) and ignores the project's
- * trained head. Its three calls map onto that API: open the project (and
- * its model), classify an image with the project's head, return the ranked
- * classes. Everything else
- * in the plug-in (arguments, image reading, keywords, errors, tests) stays.
+ * A thin layer over HippoClassifier (hippotag-classifier.h): open a
+ * project with its model, read a GIMP image the way the engine wants it,
+ * classify it with the project's trained head, label it as a class.
  */
 #include "plugin-classify.h"
 
 #include <string.h>
-#include <libgimp/gimp.h>
-#include <hippotag/hippotag.h>
 
+#include "plugin-image.h"
 #include "plugin-timing.h"
-
-/* INTERIM: the class names of the nsfwjs models' output, in order */
-static const char *const interim_class_names[] = {
-  "Drawing", "Hentai", "Neutral", "Porn", "Sexy",
-};
 
 /**
  * hippo_plugin_result_free:
@@ -35,8 +25,9 @@ hippo_plugin_result_free (HippoPluginResult *result)
   for (i = 0; i < result->n_scores; i++)
     g_free (result->scores[i].name);
   g_free (result->scores);
+  g_free (result->label);
   g_free (result->project);
-  g_free (result->classifier);
+  g_free (result->model);
   g_free (result);
 }
 
@@ -55,22 +46,21 @@ hippo_plugin_default_project (void)
 
 /**
  * hippo_plugin_check_project:
- * @project: (nullable): the project argument; %NULL for the default.
- * @is_default: (out): whether the default project was chosen.
- * @path: (out) (transfer full): the project's local path; %NULL when the
- *   default project does not exist yet.
+ * @project: (nullable): the project argument; %NULL for the per-user
+ *   default project.
+ * @path: (out) (transfer full): the project's local path.
  * @error: return location for a #GError, or %NULL.
  *
- * Checks that a project named by the user exists, is a local file and starts
- * like an SQLite database. The per-user default may be missing (interim
- * only: the model's own classes need no project).
+ * Checks that the project exists, is a local file and starts like an
+ * SQLite database, so that the common mistakes get a clear message before
+ * the model is loaded.
  *
- * Returns: %TRUE when usable; %FALSE with %HIPPO_ERROR_NOT_FOUND,
- *   %HIPPO_ERROR_IO or %HIPPO_ERROR_PROJECT.
+ * Returns: %TRUE when usable; %FALSE with %HIPPO_ERROR_NOT_FOUND (no such
+ *   file, or no default project), %HIPPO_ERROR_INVALID_ARGUMENT (not a
+ *   local file), %HIPPO_ERROR_IO or %HIPPO_ERROR_PROJECT.
  */
 gboolean
-hippo_plugin_check_project (GFile *project, gboolean *is_default, char **path,
-                            GError **error)
+hippo_plugin_check_project (GFile *project, char **path, GError **error)
 {
   g_autofree char *p = NULL;
   g_autoptr (GFile) file = NULL;
@@ -80,7 +70,6 @@ hippo_plugin_check_project (GFile *project, gboolean *is_default, char **path,
   gsize n = 0;
 
   *path = NULL;
-  *is_default = (project == NULL);
   if (project != NULL)
     {
       p = g_file_get_path (project);
@@ -97,25 +86,26 @@ hippo_plugin_check_project (GFile *project, gboolean *is_default, char **path,
     {
       p = hippo_plugin_default_project ();
       if (!g_file_test (p, G_FILE_TEST_EXISTS))
-        return TRUE; /* INTERIM: no project needed yet */
+        {
+          g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_NOT_FOUND,
+                       "no project given and no default project at %s "
+                       "(pass a project, or make one there with 'hippotag "
+                       "init', 'hippotag label' and 'hippotag train')",
+                       p);
+          return FALSE;
+        }
     }
 
   file = g_file_new_for_path (p);
   in = g_file_read (file, NULL, &local_error);
   if (in == NULL)
     {
-      int code = g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND)
-                   ? HIPPO_ERROR_NOT_FOUND
-                   : HIPPO_ERROR_IO;
-
-      if (code == HIPPO_ERROR_NOT_FOUND)
-        g_set_error (error, HIPPO_ERROR, code,
-                     "no project at %s (create it with the trainer or "
-                     "'hippotag init')",
-                     p);
+      if (g_error_matches (local_error, G_IO_ERROR, G_IO_ERROR_NOT_FOUND))
+        g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_NOT_FOUND,
+                     "no project at %s (create it with 'hippotag init')", p);
       else
-        g_set_error (error, HIPPO_ERROR, code, "cannot read the project %s: %s",
-                     p, local_error->message);
+        g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_IO,
+                     "cannot read the project %s: %s", p, local_error->message);
       g_error_free (local_error);
       return FALSE;
     }
@@ -137,6 +127,88 @@ hippo_plugin_check_project (GFile *project, gboolean *is_default, char **path,
   return TRUE;
 }
 
+/**
+ * hippo_plugin_open_classifier:
+ * @path: the project file.
+ * @read_only: open the project read-only (classify only); otherwise
+ *   read-write where the file can be written, and read-only when a
+ *   read-write open fails (e.g. another process holds the write lock).
+ * @error: return location for a #GError, or %NULL.
+ *
+ * Opens a project and loads its model. An error of the model (not of the
+ * project) is prefixed with "cannot load the model NAME of PROJECT".
+ *
+ * Returns: (transfer full): the classifier, or %NULL with @error set (the
+ *   errors of hippo_classifier_open()).
+ */
+HippoClassifier *
+hippo_plugin_open_classifier (const char *path, gboolean read_only,
+                              GError **error)
+{
+  HippoClassifierParams params;
+  HippoClassifier *c;
+  GError *local_error = NULL;
+
+  hippo_classifier_params_default (&params);
+  params.read_only = read_only;
+  c = hippo_classifier_open (path, &params, &local_error);
+  if (c == NULL && !read_only
+      && g_error_matches (local_error, HIPPO_ERROR, HIPPO_ERROR_PROJECT)
+      && g_file_test (path, G_FILE_TEST_IS_REGULAR))
+    {
+      /* e.g. another process holds the write lock: classify anyway */
+      params.read_only = TRUE;
+      c = hippo_classifier_open (path, &params, NULL);
+      if (c != NULL)
+        g_clear_error (&local_error);
+    }
+  if (c == NULL)
+    {
+      if (local_error->domain == HIPPO_ERROR
+          && local_error->code != HIPPO_ERROR_PROJECT)
+        {
+          /* only on failure: name the model the project asks for */
+          g_autoptr (HippoProject) p
+            = hippo_project_open (path, HIPPO_PROJECT_OPEN_READ_ONLY, NULL);
+          g_autofree char *model
+            = p != NULL ? hippo_project_get_string (p, HIPPO_SETTING_MODEL,
+                                                    HIPPO_DEFAULT_MODEL, NULL)
+                        : NULL;
+
+          g_prefix_error (&local_error,
+                          "cannot load the model %s of the project %s: ",
+                          model != NULL ? model : "?", path);
+        }
+      g_propagate_error (error, local_error);
+      return NULL;
+    }
+  hippo_plugin_timing_mark ("classifier: project and model loaded");
+  return c;
+}
+
+/**
+ * hippo_plugin_read_image:
+ * @classifier: the classifier that will see the pixels.
+ * @image: a GIMP image.
+ * @drawable: (nullable): one drawable alone, or %NULL for the visible
+ *   composite.
+ * @error: return location for a #GError, or %NULL.
+ *
+ * Reads the pixels, box-averaged down to no less than twice the model's
+ * input size (see hippo_plugin_image_read()). Main thread only.
+ *
+ * Returns: (transfer full): the image, or %NULL with @error set.
+ */
+HippoImage *
+hippo_plugin_read_image (HippoClassifier *classifier, GimpImage *image,
+                         GimpDrawable *drawable, GError **error)
+{
+  int w, h;
+
+  hippo_model_get_input_size (hippo_classifier_get_model (classifier), &w, &h);
+  return hippo_plugin_image_read (image, drawable, 2 * w, 2 * h, error);
+}
+
 static int
 compare_scores (gconstpointer a, gconstpointer b)
 {
@@ -146,121 +218,192 @@ compare_scores (gconstpointer a, gconstpointer b)
   return (sa < sb) - (sa > sb);
 }
 
-struct _HippoPluginClassifier
-{
-  HippoModel *model;
-  HippoSession *session;
-  char *project;
-};
-
 /**
- * hippo_plugin_classifier_open:
- * @project: (nullable): the project's path.
+ * hippo_plugin_classify:
+ * @classifier: a classifier whose project is trained.
+ * @image: the pixels.
  * @error: return location for a #GError, or %NULL.
  *
- * INTERIM: loads the default model with a session on its own output layer;
- * the project is only recorded (see the top of this file).
+ * Classifies with the project's trained head.
  *
- * Returns: (transfer full): the classifier, or %NULL with @error set (errors
- *   of hippo_model_load() and hippo_session_new()).
- */
-HippoPluginClassifier *
-hippo_plugin_classifier_open (const char *project, GError **error)
-{
-  g_autoptr (HippoPluginClassifier) c = g_new0 (HippoPluginClassifier, 1);
-  HippoSessionParams params;
-
-  c->model = hippo_model_load (NULL, error);
-  if (c->model == NULL)
-    {
-      g_prefix_error (error, "cannot load the model %s: ", HIPPO_DEFAULT_MODEL);
-      return NULL;
-    }
-  hippo_plugin_timing_mark ("classifier: model loaded");
-  hippo_session_params_default (&params);
-  params.n_threads = 0;
-  params.layers = hippo_model_get_output_layer (c->model);
-  c->session = hippo_session_new (c->model, &params, error);
-  if (c->session == NULL)
-    return NULL;
-  c->project = g_strdup (project);
-  hippo_plugin_timing_mark ("classifier: session made");
-  return g_steal_pointer (&c);
-}
-
-/**
- * hippo_plugin_classifier_free:
- * @classifier: (nullable): a classifier. %NULL is a no-op.
- */
-void
-hippo_plugin_classifier_free (HippoPluginClassifier *classifier)
-{
-  if (classifier == NULL)
-    return;
-  hippo_session_free (classifier->session);
-  hippo_model_free (classifier->model);
-  g_free (classifier->project);
-  g_free (classifier);
-}
-
-/**
- * hippo_plugin_classifier_get_input_size:
- * @classifier: a classifier.
- * @width: (out): the model's input width.
- * @height: (out): the model's input height.
- */
-void
-hippo_plugin_classifier_get_input_size (const HippoPluginClassifier *classifier,
-                                        int *width, int *height)
-{
-  hippo_model_get_input_size (classifier->model, width, height);
-}
-
-/**
- * hippo_plugin_classifier_run:
- * @classifier: a classifier.
- * @image: the image to classify.
- * @error: return location for a #GError, or %NULL.
- *
- * INTERIM: the model's own output, not the project's head (see the top of
- * this file).
- *
- * Returns: (transfer full): the ranked classes, or %NULL with @error set
- *   (errors of hippo_session_run()).
+ * Returns: (transfer full): every class ranked, the label, confidence and
+ *   unsure flag; %NULL with @error set (%HIPPO_ERROR_STATE for an untrained
+ *   project, with what to do about it).
  */
 HippoPluginResult *
-hippo_plugin_classifier_run (HippoPluginClassifier *classifier,
-                             const HippoImage *image, GError **error)
+hippo_plugin_classify (HippoClassifier *classifier, const HippoImage *image,
+                       GError **error)
 {
   g_autoptr (HippoPluginResult) result = NULL;
-  g_autofree float *input = NULL;
-  g_autofree float *out = NULL;
-  int w, h;
-  guint dim, i;
+  HippoPrediction p;
+  guint i;
 
-  hippo_model_get_input_size (classifier->model, &w, &h);
-  input = g_new (float, (gsize) w *h * 3);
-  hippo_image_to_input (image, w, h, input);
-  dim = hippo_session_get_dim (classifier->session);
-  out = g_new (float, dim);
-  if (!hippo_session_run (classifier->session, input, 1, out, error))
+  if (!hippo_classifier_classify_image (classifier, image, &p, error))
     return NULL;
-  hippo_plugin_timing_mark ("classifier: network run");
-
-  result = g_new0 (HippoPluginResult, 1);
-  result->scores = g_new0 (HippoPluginScore, dim);
-  result->n_scores = dim;
-  for (i = 0; i < dim; i++)
+  hippo_plugin_timing_mark ("classifier: network and head run");
+  if (p.n_classes == 0)
     {
-      result->scores[i].name = dim == G_N_ELEMENTS (interim_class_names)
-                                 ? g_strdup (interim_class_names[i])
-                                 : g_strdup_printf ("class-%u", i);
-      result->scores[i].score = out[i];
+      hippo_prediction_clear (&p);
+      g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_STATE,
+                   "the trained head has no classes; train the project "
+                   "again");
+      return NULL;
     }
-  qsort (result->scores, dim, sizeof *result->scores, compare_scores);
-  result->project = g_strdup (classifier->project);
-  result->classifier = g_strdup_printf (
-    "%s's own classes (interim: the project's classes are not used yet)",
-    hippo_model_get_name (classifier->model));
+  result = g_new0 (HippoPluginResult, 1);
+  result->n_scores = p.n_classes;
+  result->scores = g_new0 (HippoPluginScore, p.n_classes);
+  for (i = 0; i < p.n_classes; i++)
+    {
+      result->scores[i].name = g_strdup (p.names[i]);
+      result->scores[i].score = p.scores[i];
+    }
+  qsort (result->scores, result->n_scores, sizeof *result->scores,
+         compare_scores);
+  /* a multi-label project may name no class: show the likeliest, unsure */
+  result->label = g_strdup (p.label != NULL ? p.label : result->scores[0].name);
+  result->confidence = p.label != NULL ? p.confidence : result->scores[0].score;
+  result->unsure = p.unsure || p.label == NULL;
+  hippo_prediction_clear (&p);
+
+  result->project = g_strdup (
+    hippo_project_get_path (hippo_classifier_get_project (classifier)));
+  result->model
+    = g_strdup (hippo_model_get_name (hippo_classifier_get_model (classifier)));
+  result->stale = hippo_classifier_is_stale (classifier);
   return g_steal_pointer (&result);
+}
+
+/**
+ * hippo_plugin_list_classes:
+ * @classifier: a classifier.
+ * @error: return location for a #GError, or %NULL.
+ *
+ * Returns: (transfer full): the project's class names in their order,
+ *   %NULL-terminated (g_strfreev()); %NULL with %HIPPO_ERROR_PROJECT.
+ */
+char **
+hippo_plugin_list_classes (HippoClassifier *classifier, GError **error)
+{
+  g_autoptr (GPtrArray) classes = NULL;
+  GPtrArray *names;
+  guint i;
+
+  classes = hippo_project_list_classes (
+    hippo_classifier_get_project (classifier), error);
+  if (classes == NULL)
+    return NULL;
+  names = g_ptr_array_new ();
+  for (i = 0; i < classes->len; i++)
+    g_ptr_array_add (names,
+                     g_strdup (((HippoClassInfo *) classes->pdata[i])->name));
+  g_ptr_array_add (names, NULL);
+  return (char **) g_ptr_array_free (names, FALSE);
+}
+
+/* NFC, trimmed, case-folded: how class names are matched (as the CLI
+ * does); NULL for invalid UTF-8. */
+static char *
+class_key (const char *name)
+{
+  g_autofree char *nfc = NULL;
+
+  if (!g_utf8_validate (name, -1, NULL))
+    return NULL;
+  nfc = g_utf8_normalize (name, -1, G_NORMALIZE_NFC);
+  if (nfc == NULL)
+    return NULL;
+  g_strstrip (nfc);
+  return g_utf8_casefold (nfc, -1);
+}
+
+/* The stored name of the class called @name in any case, or NULL (with
+ * @error only when the project fails). */
+static char *
+find_class (HippoProject *project, const char *name, GError **error)
+{
+  g_autoptr (GPtrArray) classes = hippo_project_list_classes (project, error);
+  g_autofree char *key = class_key (name);
+  guint i;
+
+  for (i = 0; classes != NULL && key != NULL && i < classes->len; i++)
+    {
+      HippoClassInfo *ci = classes->pdata[i];
+      g_autofree char *k = class_key (ci->name);
+
+      if (g_strcmp0 (k, key) == 0)
+        return g_strdup (ci->name);
+    }
+  return NULL;
+}
+
+/**
+ * hippo_plugin_label:
+ * @classifier: a classifier opened read-write.
+ * @class_name: the class (matched ignoring case; created when missing).
+ * @image: the pixels.
+ * @created: (out) (optional): whether the class was created.
+ * @error: return location for a #GError, or %NULL.
+ *
+ * Adds the pixels as an example of the class: their features are stored
+ * in the project under the hash of the pixels (no file needed). The head
+ * is stale afterwards until the project is trained again.
+ *
+ * Returns: (transfer full): the class's stored name, or %NULL with @error
+ *   set (%HIPPO_ERROR_INVALID_ARGUMENT for a bad class name,
+ *   %HIPPO_ERROR_PROJECT when the project cannot be written).
+ */
+char *
+hippo_plugin_label (HippoClassifier *classifier, const char *class_name,
+                    const HippoImage *image, gboolean *created, GError **error)
+{
+  HippoProject *project = hippo_classifier_get_project (classifier);
+  g_autofree char *stored = NULL;
+  GError *local_error = NULL;
+
+  if (created != NULL)
+    *created = FALSE;
+  if (hippo_project_is_read_only (project))
+    {
+      g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_PROJECT,
+                   "the project %s cannot be written (read-only file or "
+                   "folder)",
+                   hippo_project_get_path (project));
+      return NULL;
+    }
+  stored = find_class (project, class_name, error);
+  if (stored == NULL)
+    {
+      if (error != NULL && *error != NULL)
+        return NULL;
+      if (!hippo_project_add_class (project, class_name, NULL, NULL,
+                                    &local_error))
+        {
+          /* another process may have added it meanwhile */
+          stored = find_class (project, class_name, NULL);
+          if (stored == NULL)
+            {
+              g_propagate_prefixed_error (
+                error, local_error, "cannot add the class '%s': ", class_name);
+              return NULL;
+            }
+          g_clear_error (&local_error);
+        }
+      else
+        {
+          stored = find_class (project, class_name, error);
+          if (stored == NULL)
+            {
+              if (error != NULL && *error == NULL)
+                g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_PROJECT,
+                             "the class '%s' was added but cannot be found",
+                             class_name);
+              return NULL;
+            }
+          if (created != NULL)
+            *created = TRUE;
+        }
+    }
+  if (!hippo_classifier_label_image (classifier, stored, image, NULL, error))
+    return NULL;
+  return g_steal_pointer (&stored);
 }

@@ -1,10 +1,10 @@
-/* Hippotag GIMP plug-in — classifying an image.
+/* Hippotag GIMP plug-in — projects, classifying and labelling an image.
  */
 #ifndef HIPPO_PLUGIN_CLASSIFY_H
 #define HIPPO_PLUGIN_CLASSIFY_H
 
-#include <gio/gio.h>
-#include <hippotag/hippotag-image.h>
+#include <libgimp/gimp.h>
+#include <hippotag/hippotag.h>
 
 G_BEGIN_DECLS
 
@@ -21,10 +21,14 @@ typedef struct
 
 /**
  * HippoPluginResult:
- * @scores: every class, best first (#HippoPluginScore).
+ * @scores: every class of the trained head, best first.
  * @n_scores: how many.
- * @project: the project file used, or %NULL (the interim classifier).
- * @classifier: a short description of what classified, for the dialog.
+ * @label: the predicted class (the best one, also when unsure).
+ * @confidence: its probability.
+ * @unsure: %TRUE when @confidence is below the project's unsure threshold.
+ * @project: the project file used.
+ * @model: the name of the project's model.
+ * @stale: %TRUE when the labels changed after the last training.
  *
  * The outcome of hippo_plugin_classify(); free with
  * hippo_plugin_result_free().
@@ -33,8 +37,12 @@ typedef struct
 {
   HippoPluginScore *scores;
   guint n_scores;
+  char *label;
+  double confidence;
+  gboolean unsure;
   char *project;
-  char *classifier;
+  char *model;
+  gboolean stale;
 } HippoPluginResult;
 
 void hippo_plugin_result_free (HippoPluginResult *result);
@@ -42,27 +50,26 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (HippoPluginResult, hippo_plugin_result_free)
 
 char *hippo_plugin_default_project (void);
 
-gboolean hippo_plugin_check_project (GFile *project, gboolean *is_default,
-                                     char **path, GError **error);
+gboolean hippo_plugin_check_project (GFile *project, char **path,
+                                     GError **error);
 
-/**
- * HippoPluginClassifier:
- *
- * What classifies: a project's trained head on its model's features.
- */
-typedef struct _HippoPluginClassifier HippoPluginClassifier;
+HippoClassifier *hippo_plugin_open_classifier (const char *path,
+                                               gboolean read_only,
+                                               GError **error);
 
-HippoPluginClassifier *hippo_plugin_classifier_open (const char *project,
-                                                     GError **error);
-void hippo_plugin_classifier_free (HippoPluginClassifier *classifier);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (HippoPluginClassifier,
-                               hippo_plugin_classifier_free)
-void
-hippo_plugin_classifier_get_input_size (const HippoPluginClassifier *classifier,
-                                        int *width, int *height);
-HippoPluginResult *
-hippo_plugin_classifier_run (HippoPluginClassifier *classifier,
-                             const HippoImage *image, GError **error);
+HippoImage *hippo_plugin_read_image (HippoClassifier *classifier,
+                                     GimpImage *image, GimpDrawable *drawable,
+                                     GError **error);
+
+HippoPluginResult *hippo_plugin_classify (HippoClassifier *classifier,
+                                          const HippoImage *image,
+                                          GError **error);
+
+char **hippo_plugin_list_classes (HippoClassifier *classifier, GError **error);
+
+char *hippo_plugin_label (HippoClassifier *classifier, const char *class_name,
+                          const HippoImage *image, gboolean *created,
+                          GError **error);
 
 G_END_DECLS
 

@@ -2,18 +2,28 @@
 # python-fu-eval (run-e2e does `exec(open(THIS).read())`). Loads images,
 # converts them in GIMP, calls the plug-in's procedures through the PDB and
 # prints one line per case: "E2E {json}". run-e2e checks the lines against
-# the hippotag CLI run on the exported pixels.
+# `hippotag classify PROJECT --format jsonl` run on the exported pixels, and
+# the files that label and batch wrote.
 #
-# Environment: E2E_WORK (a writable folder), E2E_JPEG (a photo), E2E_PNG (a
-# PNG with alpha), E2E_PNG2 (another PNG), E2E_WARM_RUNS (timing runs).
+# Environment: E2E_WORK (a writable folder), E2E_PROJECT (a trained
+# project), E2E_LABEL_PROJECT (a copy of it that label may change),
+# E2E_UNTRAINED (a project with classes but no training), E2E_BATCH (a
+# folder for batch), E2E_JPEG (a photo), E2E_PNG (a PNG with alpha),
+# E2E_PNG2 (another PNG), E2E_WARM_RUNS (timing runs).
 import json
 import os
+import shutil
 import time
 
 from gi.repository import Gegl, Gimp, Gio
 
 work = os.environ["E2E_WORK"]
+project = os.environ["E2E_PROJECT"]
 pdb = Gimp.get_pdb()
+
+
+def gfile(path):
+    return Gio.File.new_for_path(path)
 
 
 def emit(**kw):
@@ -57,10 +67,14 @@ def run(name, img=None, drawables=None, **args):
 
 def classify(case, img, ref=None, drawables=None, **args):
     """Classifies img, emits the result with the file the CLI should see."""
+    if "project" not in args:
+        args["project"] = gfile(project)
+    elif args["project"] is None:
+        del args["project"]        # the per-user default project
     r = run("plug-in-hippotag-classify", img, drawables, **args)
     res = {"case": case, "status": r["status"], "ms": r["ms"], "ref": ref}
     if r["status"] == "success":
-        res["label"], res["confidence"] = r["values"][0], r["values"][1]
+        res["label"], res["confidence"], res["unsure"] = r["values"][:3]
     else:
         res["error"] = r.get("error")
     res["type"] = img.get_base_type().value_nick
@@ -239,7 +253,8 @@ def case_keyword():
     try:
         classify("keyword", img, ref=jpeg, add_keyword=True)
         # a second run must not add the keyword twice
-        run("plug-in-hippotag-classify", img, add_keyword=True)
+        run("plug-in-hippotag-classify", img, add_keyword=True,
+            project=gfile(project))
         # run-e2e reads the exported file's XMP and IPTC with exiv2; a
         # non-interactive export writes metadata only when asked to
         path = os.path.join(work, "keyword.jpg")
@@ -257,23 +272,114 @@ def case_warm():
     print("E2E-WARM-BEGIN", flush=True)
     times = []
     for _ in range(int(os.environ.get("E2E_WARM_RUNS", "5"))):
-        r = run("plug-in-hippotag-classify", img)
+        r = run("plug-in-hippotag-classify", img, project=gfile(project))
         times.append(r["ms"])
     print("E2E-WARM-END", flush=True)
     emit(case="warm", status="success", caller_ms=times)
     img.delete()
 
 
-def case_unfinished():
+def case_default_project():
+    """No project argument: the per-user default project, or a clear error."""
+    default = os.path.join(Gimp.directory(), "hippotag", "default.hippotag")
+    os.makedirs(os.path.dirname(default), exist_ok=True)
     img = load(jpeg)
-    r = run("plug-in-hippotag-label", img, class_name="dog")
-    emit(case="label", **r)
-    img.delete()
-    r = run("plug-in-hippotag-trainer", run_mode=Gimp.RunMode.NONINTERACTIVE)
+    try:
+        shutil.copyfile(project, default)
+        classify("default-project", img, ref=jpeg, project=None)
+        os.unlink(default)
+        classify("no-default-project", img, project=None)
+    finally:
+        img.delete()
+        if os.path.exists(default):
+            os.unlink(default)
+
+
+def case_untrained():
+    img = load(jpeg)
+    try:
+        classify("untrained", img, project=gfile(os.environ["E2E_UNTRAINED"]))
+    finally:
+        img.delete()
+
+
+def label(case, img, class_name, path):
+    r = run("plug-in-hippotag-label", img, project=gfile(path),
+            class_name=class_name)
+    res = {"case": case, "status": r["status"], "asked": class_name}
+    if r["status"] == "success":
+        res["class"], res["n_examples"] = r["values"][0], r["values"][1]
+    else:
+        res["error"] = r.get("error")
+    emit(**res)
+
+
+def case_label():
+    path = os.environ["E2E_LABEL_PROJECT"]
+    img = load(jpeg)          # never saved: labelled by its pixels
+    try:
+        label("label-existing", img, "food", path)
+        # the same pixels again: still one example (a move, not an add)
+        label("label-again", img, "food", path)
+        label("label-case", img, "VEHICLES", path)
+    finally:
+        img.delete()
+    img = load(png)
+    try:
+        img.convert_grayscale()   # pixels no file holds
+        label("label-new-class", img, "plants", path)
+    finally:
+        img.delete()
+    img = load(png2)
+    try:
+        label("label-empty", img, "  ", path)
+        label("label-missing-project", img, "food",
+              os.path.join(work, "missing.hippotag"))
+    finally:
+        img.delete()
+
+
+def batch(case, **args):
+    args.setdefault("project", gfile(project))
+    args.setdefault("run_mode", Gimp.RunMode.NONINTERACTIVE)
+    r = run("plug-in-hippotag-batch", **args)
+    res = {"case": case, "status": r["status"], "ms": r["ms"]}
+    if r["status"] == "success":
+        v = r["values"]
+        res.update(n_done=v[0], n_failed=v[1], n_unsure=v[2],
+                   journal=v[3].get_path() if v[3] is not None else None)
+    else:
+        res["error"] = r.get("error")
+    emit(**res)
+
+
+def case_batch():
+    folder = gfile(os.environ["E2E_BATCH"])
+    dest = os.path.join(work, "sorted")
+    both = os.path.join(work, "sorted-both")
+    batch("batch-tag", folder=folder, mode="tag")
+    batch("batch-tag-again", folder=folder, mode="tag")
+    batch("batch-tag-min", folder=folder, mode="tag", dry_run=True,
+          min_confidence=0.95)
+    batch("batch-min-confidence", folder=folder, mode="tag", dry_run=True,
+          min_confidence=0.0)
+    batch("batch-sort-dry", folder=folder, mode="sort", dest=gfile(dest),
+          dry_run=True, min_confidence=0.95)
+    emit(case="batch-sort-dry-dest", status="success",
+         exists=os.path.exists(dest))
+    batch("batch-sort", folder=folder, mode="sort", dest=gfile(dest),
+          action="copy", min_confidence=0.95)
+    batch("batch-both", folder=folder, mode="both", dest=gfile(both),
+          action="copy", tag_mode="in-place", min_confidence=0.95)
+    batch("batch-no-folder", mode="tag")
+    batch("batch-untrained", folder=folder, mode="tag",
+          project=gfile(os.environ["E2E_UNTRAINED"]))
+
+
+def case_trainer():
+    r = run("plug-in-hippotag-trainer", run_mode=Gimp.RunMode.NONINTERACTIVE,
+            project=gfile(project))
     emit(case="trainer", **r)
-    r = run("plug-in-hippotag-batch", run_mode=Gimp.RunMode.NONINTERACTIVE,
-            folder=Gio.File.new_for_path(work), mode="tag")
-    emit(case="batch", **r)
 
 
 def case_registered():
@@ -294,6 +400,8 @@ for name, f in (("registered", case_registered), ("jpeg", case_jpeg),
                 ("composite", case_composite), ("big", case_big),
                 ("box", case_box),
                 ("keyword", case_keyword), ("warm", case_warm),
-                ("unfinished", case_unfinished)):
+                ("default-project", case_default_project),
+                ("untrained", case_untrained), ("label", case_label),
+                ("batch", case_batch), ("trainer", case_trainer)):
     guarded(name, f)
 emit(case="done")
