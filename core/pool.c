@@ -5,7 +5,13 @@
 #include "hippotag/hippotag-common.h"
 #include "pool.h"
 
-#define SPIN_ITERATIONS 20000
+#include <sched.h>
+
+/* An idle worker spins (yielding the CPU to anyone else who wants it) for
+ * this long before it sleeps: longer than the gap between two layers, so
+ * it is awake when the next layer starts instead of paying a futex wake-up
+ * (tens of microseconds on a VM) per layer. */
+#define SPIN_US 300
 
 typedef struct
 {
@@ -54,11 +60,12 @@ worker_main (gpointer data)
 
   for (;;)
     {
-      int spins = 0;
+      gint64 start = g_get_monotonic_time ();
 
       while (g_atomic_int_get (&pool->generation) == seen
-             && !g_atomic_int_get (&pool->quit) && spins < SPIN_ITERATIONS)
-        spins++;
+             && !g_atomic_int_get (&pool->quit)
+             && g_get_monotonic_time () - start < SPIN_US)
+        sched_yield ();
       if (g_atomic_int_get (&pool->generation) == seen
           && !g_atomic_int_get (&pool->quit))
         {
@@ -163,9 +170,12 @@ hippo_pool_run (HippoPool *pool, int n_tasks, HippoTaskFunc func,
   work (pool, 0);
 
   /* Wait for the workers: spin first, then sleep. */
-  for (int spins = 0; g_atomic_int_get (&pool->busy) > 0
-                      && spins < SPIN_ITERATIONS; spins++)
-    ;
+  {
+    gint64 start = g_get_monotonic_time ();
+    while (g_atomic_int_get (&pool->busy) > 0
+           && g_get_monotonic_time () - start < SPIN_US)
+      sched_yield ();
+  }
   if (g_atomic_int_get (&pool->busy) > 0)
     {
       g_mutex_lock (&pool->lock);
