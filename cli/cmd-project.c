@@ -320,20 +320,16 @@ class_key (const char *name)
 static char *
 find_class (HippoProject *project, const char *name, GError **error)
 {
-  g_autoptr (GPtrArray) classes = hippo_project_list_classes (project, error);
-  g_autofree char *key = class_key (name);
+  g_autoptr (HippoClassInfo) ci = NULL;
+  GError *local = NULL;
 
-  if (classes == NULL)
-    return NULL;
-  for (guint i = 0; key && i < classes->len; i++)
-    {
-      HippoClassInfo *ci = classes->pdata[i];
-      g_autofree char *k = class_key (ci->name);
-      if (g_strcmp0 (k, key) == 0)
-        return g_strdup (ci->name);
-    }
-  g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_NOT_FOUND,
-               "no class '%s' in the project", name);
+  ci = hippo_project_lookup_class (project, name, &local);
+  if (ci != NULL)
+    return g_strdup (ci->name);
+  if (TRUE)
+    g_propagate_error (error, local);
+  else
+    g_error_free (local);
   return NULL;
 }
 

@@ -517,12 +517,26 @@ hippo_project_lookup_class (HippoProject *project, const char *name,
   rc = sqlite3_step (stmt);
   if (rc == SQLITE_ROW)
     c = read_class (project, stmt, what, error);
-  else if (rc == SQLITE_DONE)
-    g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_NOT_FOUND,
-                 "%s: no class \"%s\"", project->display, norm);
-  else
+  else if (rc != SQLITE_DONE)
     hippo_prj_set_error (project, rc, what, error);
   hippo_prj_stmt_done (stmt);
+  if (rc == SQLITE_DONE)
+    {
+      /* names are unique ignoring case, so another case finds the one */
+      g_autoptr (GPtrArray) all = hippo_project_list_classes (project, error);
+      g_autofree char *fold = g_utf8_casefold (norm, -1);
+
+      for (guint i = 0; all != NULL && c == NULL && i < all->len; i++)
+        {
+          HippoClassInfo *ci = all->pdata[i];
+          g_autofree char *ofold = g_utf8_casefold (ci->name, -1);
+          if (strcmp (fold, ofold) == 0)
+            c = g_ptr_array_steal_index (all, i);
+        }
+      if (all != NULL && c == NULL)
+        g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_NOT_FOUND,
+                     "%s: no class \"%s\"", project->display, norm);
+    }
   return c;
 }
 

@@ -300,39 +300,21 @@ hippo_plugin_list_classes (HippoClassifier *classifier, GError **error)
   return (char **) g_ptr_array_free (names, FALSE);
 }
 
-/* NFC, trimmed, case-folded: how class names are matched (as the CLI
- * does); NULL for invalid UTF-8. */
-static char *
-class_key (const char *name)
-{
-  g_autofree char *nfc = NULL;
-
-  if (!g_utf8_validate (name, -1, NULL))
-    return NULL;
-  nfc = g_utf8_normalize (name, -1, G_NORMALIZE_NFC);
-  if (nfc == NULL)
-    return NULL;
-  g_strstrip (nfc);
-  return g_utf8_casefold (nfc, -1);
-}
-
 /* The stored name of the class called @name in any case, or NULL (with
  * @error only when the project fails). */
 static char *
 find_class (HippoProject *project, const char *name, GError **error)
 {
-  g_autoptr (GPtrArray) classes = hippo_project_list_classes (project, error);
-  g_autofree char *key = class_key (name);
-  guint i;
+  g_autoptr (HippoClassInfo) ci = NULL;
+  GError *local = NULL;
 
-  for (i = 0; classes != NULL && key != NULL && i < classes->len; i++)
-    {
-      HippoClassInfo *ci = classes->pdata[i];
-      g_autofree char *k = class_key (ci->name);
-
-      if (g_strcmp0 (k, key) == 0)
-        return g_strdup (ci->name);
-    }
+  ci = hippo_project_lookup_class (project, name, &local);
+  if (ci != NULL)
+    return g_strdup (ci->name);
+  if (local->code != HIPPO_ERROR_NOT_FOUND)
+    g_propagate_error (error, local);
+  else
+    g_error_free (local);
   return NULL;
 }
 

@@ -566,12 +566,12 @@ GPtrArray *hippo_project_list_classes (HippoProject *project, GError **error);
 /**
  * hippo_project_lookup_class:
  * @project: a project.
- * @name: a class name (normalised as by hippo_project_add_class(); exact
- *   case).
+ * @name: a class name, normalised as by hippo_project_add_class(); in any
+ *   case (names are unique ignoring case), the exact case first.
  * @error: return location for a #GError, or %NULL.
  *
- * Returns: (transfer full): the class, or %NULL with %HIPPO_ERROR_NOT_FOUND
- *   or %HIPPO_ERROR_PROJECT.
+ * Returns: (transfer full): the class, with its stored name, or %NULL with
+ *   %HIPPO_ERROR_NOT_FOUND or %HIPPO_ERROR_PROJECT.
  */
 HippoClassInfo *hippo_project_lookup_class (HippoProject *project,
                                             const char *name, GError **error);
