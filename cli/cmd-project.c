@@ -986,7 +986,10 @@ metrics_text (JsonObject *o)
       const char *name = ci && json_object_has_member (ci, "name")
                            ? json_object_get_string_member (ci, "name")
                            : NULL;
-      char *shown = g_utf8_substring (name ? name : "?", 0, 40);
+      const char *text = name ? name : "?";
+      /* g_utf8_substring () must not be asked past the end */
+      char *shown = g_utf8_substring (text, 0,
+                                      MIN (40, g_utf8_strlen (text, -1)));
       w = MAX (w, (guint) g_utf8_strlen (shown, -1));
       g_ptr_array_add (names, shown);
     }
