@@ -163,15 +163,24 @@ create_trainer (GimpPlugIn *plug_in)
   gimp_procedure_add_menu_path (procedure, "<Image>/Image/Hippotag");
   gimp_procedure_set_documentation (
     procedure, "Make classes and label examples for a Hippotag project",
-    "Opens the Hippotag trainer on the project, offering GIMP's open images "
-    "as a source beside folders. NOT AVAILABLE YET: fails with a message "
-    "until the trainer dialog exists.",
+    "Opens the Hippotag trainer window on the project (created with the "
+    "default model when missing), showing every image open in GIMP (its "
+    "visible composite) and, when given, the images of folder. Make "
+    "classes, label by keyboard, train and apply there; labels of open "
+    "images are stored under the hash of their pixels, as "
+    "plug-in-hippotag-label does. Returns when the window is closed. "
+    "Interactive only: a non-interactive run fails with an execution error.",
     PROC_TRAINER);
   set_attribution (procedure);
   gimp_procedure_add_enum_argument (procedure, "run-mode", "Run mode",
                                     "The run mode", GIMP_TYPE_RUN_MODE,
                                     GIMP_RUN_INTERACTIVE, G_PARAM_READWRITE);
   add_project_argument (procedure);
+  gimp_procedure_add_file_argument (
+    procedure, "folder", "_Folder",
+    "A folder of images to show beside GIMP's open images (none: only "
+    "those)",
+    GIMP_FILE_CHOOSER_ACTION_SELECT_FOLDER, TRUE, NULL, G_PARAM_READWRITE);
   return procedure;
 }
 

@@ -8,6 +8,8 @@
 
 #include "plugin-procedures.h"
 
+#include <errno.h>
+
 #include <libgimp/gimpui.h>
 #include <hippotag/hippotag.h>
 
@@ -16,6 +18,8 @@
 #include "plugin-dialogs.h"
 #include "plugin-metadata.h"
 #include "plugin-timing.h"
+
+#include "hippo-trainer.h"
 
 /* how often the main thread looks at a running batch */
 #define BATCH_POLL_MS 100
@@ -31,6 +35,16 @@ fail (GimpProcedure *procedure, GError *error)
     }
   return gimp_procedure_new_return_values (procedure, GIMP_PDB_EXECUTION_ERROR,
                                            error);
+}
+
+/* A file argument as a local path, or NULL. */
+static char *
+file_path (GimpProcedureConfig *config, const char *name)
+{
+  g_autoptr (GFile) file = NULL;
+
+  g_object_get (config, name, &file, NULL);
+  return file != NULL ? g_file_get_path (file) : NULL;
 }
 
 /* The drawable to read (NULL for the composite) by the "source" argument. */
@@ -266,25 +280,167 @@ hippo_plugin_run_label (GimpProcedure *procedure, GimpRunMode run_mode,
 
 /* ------------------------------------------------------------ trainer */
 
+/* What the trainer calls an open image: the name of its file (XCF,
+ * imported or exported), or Untitled-ID (images a script loaded have no
+ * file). */
+static char *
+image_display_name (GimpImage *image)
+{
+  g_autoptr (GFile) file = gimp_image_get_file (image);
+
+  if (file == NULL)
+    file = gimp_image_get_imported_file (image);
+  if (file == NULL)
+    file = gimp_image_get_exported_file (image);
+  if (file != NULL)
+    return g_file_get_basename (file);
+  return g_strdup_printf ("Untitled-%d", gimp_image_get_id (image));
+}
+
+/* Every image open in GIMP, as the classifier reads it (the visible
+ * composite, by hippo_plugin_read_image(), so the pixel hash is the one
+ * plug-in-hippotag-label stores), into the trainer. An image that cannot
+ * be read is left out with a message on stderr; returns how many were
+ * added. */
+static guint
+add_open_images (GtkWidget *window, const char *project_path)
+{
+  g_autoptr (HippoClassifier) classifier = NULL;
+  GimpImage **images;
+  GError *error = NULL;
+  guint i, n = 0, n_open = 0;
+
+  images = gimp_get_images ();
+  if (images == NULL || images[0] == NULL)
+    {
+      g_free (images);
+      return 0;
+    }
+  /* a second, read-only classifier, only for the model's input size */
+  classifier = hippo_plugin_open_classifier (project_path, TRUE, &error);
+  if (classifier == NULL)
+    {
+      g_printerr ("hippotag: GIMP's open images are not offered: %s\n",
+                  error->message);
+      g_error_free (error);
+      g_free (images);
+      return 0;
+    }
+  while (images[n_open] != NULL)
+    n_open++;
+  /* GIMP lists the newest first: show them in the order they were opened */
+  for (i = n_open; i-- > 0;)
+    {
+      g_autofree char *name = image_display_name (images[i]);
+      g_autoptr (HippoImage) pixels
+        = hippo_plugin_read_image (classifier, images[i], NULL, &error);
+
+      if (pixels == NULL)
+        {
+          g_printerr ("hippotag: the image %s is left out: %s\n", name,
+                      error->message);
+          g_clear_error (&error);
+          continue;
+        }
+      hippo_trainer_add_image (window, name, NULL, pixels);
+      n++;
+    }
+  g_free (images);
+  return n;
+}
+
 /**
  * hippo_plugin_run_trainer:
  *
- * plug-in-hippotag-trainer: the GTK trainer of ui/ does not exist yet, so
- * this says so instead of pretending.
+ * plug-in-hippotag-trainer: opens the trainer window of ui/ on the project
+ * (created when missing, the per-user default one included), with every
+ * image open in GIMP and the optional folder's images, and returns when
+ * the window is closed. Interactive only: a non-interactive run fails with
+ * an execution error.
  */
 GimpValueArray *
 hippo_plugin_run_trainer (GimpProcedure *procedure, GimpProcedureConfig *config,
                           gpointer run_data)
 {
-  return fail (procedure,
-               g_error_new (HIPPO_ERROR, HIPPO_ERROR_STATE,
-                            "%s: not available yet in Hippotag %s: the "
-                            "trainer dialog is not built yet. Meanwhile use "
-                            "plug-in-hippotag-label (Image > Hippotag > "
-                            "Label as…) or 'hippotag class add', 'hippotag "
-                            "label' and 'hippotag train'",
-                            gimp_procedure_get_name (procedure),
-                            HIPPO_VERSION));
+  static const char *const properties[] = { "project", "folder", NULL };
+  g_autoptr (GFile) project = NULL;
+  g_autofree char *project_path = NULL;
+  g_autofree char *folder = NULL;
+  GtkWidget *window;
+  GMainLoop *loop;
+  GimpRunMode run_mode;
+  GError *error = NULL;
+  guint n_images;
+
+  g_object_get (config, "run-mode", &run_mode, "project", &project, NULL);
+  if (run_mode == GIMP_RUN_NONINTERACTIVE)
+    return fail (procedure,
+                 g_error_new (HIPPO_ERROR, HIPPO_ERROR_INVALID_ARGUMENT,
+                              "%s: the trainer is interactive (a window to "
+                              "label images by hand); run it with "
+                              "RUN-INTERACTIVE, or use "
+                              "plug-in-hippotag-label and 'hippotag train' "
+                              "from scripts",
+                              gimp_procedure_get_name (procedure)));
+  gimp_ui_init (HIPPO_PLUGIN_BINARY);
+
+  /* a missing project is made by the trainer; an unusable one is asked
+   * for again, as by the other procedures */
+  project_path = project != NULL ? g_file_get_path (project)
+                                 : hippo_plugin_default_project ();
+  if (project_path != NULL && !g_file_test (project_path, G_FILE_TEST_EXISTS))
+    {
+      g_autofree char *dir = g_path_get_dirname (project_path);
+
+      if (project == NULL && g_mkdir_with_parents (dir, 0700) != 0)
+        {
+          int saved = errno;
+
+          return fail (procedure, g_error_new (HIPPO_ERROR, HIPPO_ERROR_IO,
+                                               "cannot make the folder %s: %s",
+                                               dir, g_strerror (saved)));
+        }
+    }
+  else
+    {
+      g_clear_pointer (&project_path, g_free);
+      if (!resolve_project (procedure, config, run_mode,
+                            "Hippotag — Train classes", properties,
+                            &project_path, &error))
+        return fail (procedure, error);
+    }
+  folder = file_path (config, "folder");
+
+  window = hippo_trainer_window_new (NULL, project_path, &error);
+  if (window == NULL)
+    {
+      g_prefix_error (&error, "cannot open the trainer on %s: ", project_path);
+      return fail (procedure, error);
+    }
+  /* GIMP's name for it; GTK puts it into the header bar too (the
+   * project's name stays the subtitle) */
+  gtk_window_set_title (GTK_WINDOW (window), "Hippotag — Train classes");
+  n_images = add_open_images (window, project_path);
+  if (folder != NULL)
+    {
+      const char *paths[] = { folder };
+
+      hippo_trainer_add_files (window, paths, 1);
+    }
+  g_printerr ("hippotag: trainer on %s with %u open image%s%s%s\n",
+              project_path, n_images, n_images == 1 ? "" : "s",
+              folder != NULL ? " and the folder " : "",
+              folder != NULL ? folder : "");
+
+  loop = g_main_loop_new (NULL, FALSE);
+  g_signal_connect_swapped (window, "destroy", G_CALLBACK (g_main_loop_quit),
+                            loop);
+  gtk_window_present (GTK_WINDOW (window));
+  /* GIMP's windows stay usable; the procedure returns when the window
+   * closes (its queued label changes are written by then) */
+  g_main_loop_run (loop);
+  g_main_loop_unref (loop);
+  return gimp_procedure_new_return_values (procedure, GIMP_PDB_SUCCESS, NULL);
 }
 
 /* ------------------------------------------------------------ batch */
@@ -347,15 +503,6 @@ batch_tick (gpointer data)
     return G_SOURCE_CONTINUE;
   g_main_loop_quit (t->loop);
   return G_SOURCE_REMOVE;
-}
-
-static char *
-file_path (GimpProcedureConfig *config, const char *name)
-{
-  g_autoptr (GFile) file = NULL;
-
-  g_object_get (config, name, &file, NULL);
-  return file != NULL ? g_file_get_path (file) : NULL;
 }
 
 static char *

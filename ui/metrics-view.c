@@ -5,8 +5,11 @@
 #include <math.h>
 
 #define MAX_CLASSES 64
-#define CELL 34
-#define NAME_W 110
+#define CELL_MIN 34
+#define CELL_MAX 64
+#define NAME_W_MAX 140
+#define STAT_W 84
+#define N_STATS 3
 
 typedef struct
 {
@@ -21,6 +24,16 @@ typedef struct
   HippoCellFunc func;
   gpointer user_data;
 } View;
+
+/* Where things go: row names left, column names turned upright above,
+ * the per-class figures right; cells grow with the room there is. */
+typedef struct
+{
+  double name_w; /* widest class name, capped */
+  double line_h;
+  double x0, y0; /* the matrix's top left */
+  double cell;
+} Geometry;
 
 static View *
 view_get (GtkWidget *w)
@@ -48,11 +61,54 @@ member_int (JsonObject *o, const char *key)
   return json_node_get_int (n);
 }
 
+/* @width, @height: the room, or 0 for the smallest layout. */
 static void
-grid_origin (View *v, double *x0, double *y0)
+geometry (View *v, PangoLayout *layout, int width, int height, Geometry *g)
 {
-  *x0 = NAME_W + 8;
-  *y0 = 26;
+  int tw, th;
+  double room;
+
+  pango_layout_set_width (layout, -1);
+  pango_layout_set_text (layout, "True class ↓", -1);
+  pango_layout_get_pixel_size (layout, &tw, &th);
+  g->name_w = tw;
+  g->line_h = th;
+  for (guint i = 0; i < v->names->len; i++)
+    {
+      pango_layout_set_text (layout, v->names->pdata[i], -1);
+      pango_layout_get_pixel_size (layout, &tw, &th);
+      g->name_w = MAX (g->name_w, tw);
+    }
+  g->name_w = MIN (g->name_w, NAME_W_MAX);
+  g->x0 = 4 + g->name_w + 10;
+  g->y0 = 4 + g->line_h + 6 + g->name_w + 6;
+  g->cell = CELL_MIN;
+  if (v->k > 0 && width > 0 && height > 0)
+    {
+      room = MIN (width - g->x0 - 12 - N_STATS * STAT_W, height - g->y0 - 4);
+      g->cell = CLAMP (floor (room / v->k), CELL_MIN, CELL_MAX);
+    }
+}
+
+static void
+show_text (cairo_t *cr, PangoLayout *layout, const char *text, double x,
+           double y, double align)
+{
+  int tw, th;
+
+  pango_layout_set_text (layout, text, -1);
+  pango_layout_get_pixel_size (layout, &tw, &th);
+  cairo_move_to (cr, x - align * tw, y);
+  pango_cairo_show_layout (cr, layout);
+}
+
+static void
+format_share (char *buf, gsize size, double f)
+{
+  if (isnan (f))
+    g_strlcpy (buf, "–", size);
+  else
+    g_snprintf (buf, size, "%.0f %%", 100 * f);
 }
 
 static gboolean
@@ -61,91 +117,82 @@ on_draw (GtkWidget *area, cairo_t *cr, View *v)
   GtkStyleContext *style = gtk_widget_get_style_context (area);
   PangoLayout *layout = gtk_widget_create_pango_layout (area, NULL);
   GdkRGBA fg;
-  double x0, y0;
-  gint64 row_max = 1;
+  Geometry g;
+  double sx;
+  static const char *const heads[N_STATS]
+    = { "Examples", "Precision", "Recall" };
 
   gtk_style_context_get_color (style, GTK_STATE_FLAG_NORMAL, &fg);
-  grid_origin (v, &x0, &y0);
   pango_layout_set_ellipsize (layout, PANGO_ELLIPSIZE_END);
+  gdk_cairo_set_source_rgba (cr, &fg);
   if (v->k == 0)
     {
       pango_layout_set_text (layout, "Train to see the confusion matrix.", -1);
-      gdk_cairo_set_source_rgba (cr, &fg);
       cairo_move_to (cr, 8, 8);
       pango_cairo_show_layout (cr, layout);
       g_object_unref (layout);
       return TRUE;
     }
-  gdk_cairo_set_source_rgba (cr, &fg);
-  pango_layout_set_text (layout, "true ↓  predicted →", -1);
-  cairo_move_to (cr, 4, 4);
-  pango_cairo_show_layout (cr, layout);
+  geometry (v, layout, gtk_widget_get_allocated_width (area),
+            gtk_widget_get_allocated_height (area), &g);
+  sx = g.x0 + v->k * g.cell + 12;
+  /* axis titles and the headings of the figures */
+  show_text (cr, layout, "Predicted class →", g.x0, 4, 0);
+  show_text (cr, layout, "True class ↓", 4, g.y0 - g.line_h - 4, 0);
+  for (guint s = 0; s < N_STATS; s++)
+    show_text (cr, layout, heads[s], sx + (s + 1) * STAT_W - 8,
+               g.y0 - g.line_h - 4, 1);
   for (guint i = 0; i < v->k; i++)
     {
       gint64 sum = 0;
-      for (guint j = 0; j < v->k; j++)
-        sum += g_array_index (v->confusion, gint64, i * v->k + j);
-      row_max = MAX (row_max, sum);
-    }
-  for (guint i = 0; i < v->k; i++)
-    {
-      gint64 sum = 0;
-      int tw, th;
       char num[32];
+      double ry = g.y0 + i * g.cell + (g.cell - g.line_h) / 2.0;
 
       for (guint j = 0; j < v->k; j++)
         sum += g_array_index (v->confusion, gint64, i * v->k + j);
-      /* row name */
-      pango_layout_set_width (layout, NAME_W * PANGO_SCALE);
-      pango_layout_set_text (layout, v->names->pdata[i], -1);
-      pango_layout_get_pixel_size (layout, &tw, &th);
+      /* row name, and the column name turned upright */
       gdk_cairo_set_source_rgba (cr, &fg);
-      cairo_move_to (cr, 4, y0 + i * CELL + (CELL - th) / 2.0);
+      pango_layout_set_width (layout, (int) g.name_w * PANGO_SCALE);
+      show_text (cr, layout, v->names->pdata[i], 4, ry, 0);
+      cairo_save (cr);
+      cairo_move_to (cr, g.x0 + i * g.cell + (g.cell - g.line_h) / 2.0,
+                     g.y0 - 6);
+      cairo_rotate (cr, -G_PI / 2);
+      pango_cairo_update_layout (cr, layout);
       pango_cairo_show_layout (cr, layout);
-      /* column number (names would not fit above narrow cells) */
+      cairo_restore (cr);
+      pango_cairo_update_layout (cr, layout);
       pango_layout_set_width (layout, -1);
-      g_snprintf (num, sizeof num, "%u", i + 1);
-      pango_layout_set_text (layout, num, -1);
-      pango_layout_get_pixel_size (layout, &tw, &th);
-      cairo_move_to (cr, x0 + i * CELL + (CELL - tw) / 2.0, y0 - th - 2);
-      pango_cairo_show_layout (cr, layout);
       for (guint j = 0; j < v->k; j++)
         {
           gint64 n = g_array_index (v->confusion, gint64, i * v->k + j);
           double f = sum > 0 ? (double) n / sum : 0;
-          double x = x0 + j * CELL, y = y0 + i * CELL;
+          double x = g.x0 + j * g.cell, y = g.y0 + i * g.cell;
           if (i == j)
             cairo_set_source_rgba (cr, 0.18, 0.55, 0.25, 0.15 + 0.85 * f);
           else
             cairo_set_source_rgba (cr, 0.85, 0.2, 0.15, n ? 0.2 + 0.8 * f : 0);
-          cairo_rectangle (cr, x + 1, y + 1, CELL - 2, CELL - 2);
+          cairo_rectangle (cr, x + 1, y + 1, g.cell - 2, g.cell - 2);
           cairo_fill (cr);
           cairo_set_source_rgba (cr, fg.red, fg.green, fg.blue, 0.25);
           cairo_set_line_width (cr, 1);
-          cairo_rectangle (cr, x + 0.5, y + 0.5, CELL - 1, CELL - 1);
+          cairo_rectangle (cr, x + 0.5, y + 0.5, g.cell - 1, g.cell - 1);
           cairo_stroke (cr);
-          g_snprintf (num, sizeof num, "%" G_GINT64_FORMAT, n);
-          pango_layout_set_text (layout, num, -1);
-          pango_layout_get_pixel_size (layout, &tw, &th);
           if (f > 0.6)
             cairo_set_source_rgb (cr, 1, 1, 1);
           else
             gdk_cairo_set_source_rgba (cr, &fg);
-          cairo_move_to (cr, x + (CELL - tw) / 2.0, y + (CELL - th) / 2.0);
-          pango_cairo_show_layout (cr, layout);
+          g_snprintf (num, sizeof num, "%" G_GINT64_FORMAT, n);
+          show_text (cr, layout, num, x + g.cell / 2.0, ry, 0.5);
         }
-      /* precision and recall beside the row */
-      {
-        g_autofree char *pr = g_strdup_printf (
-          "%u  P %.2f  R %.2f", i + 1, g_array_index (v->precision, double, i),
-          g_array_index (v->recall, double, i));
-        pango_layout_set_text (layout, pr, -1);
-        pango_layout_get_pixel_size (layout, &tw, &th);
-        gdk_cairo_set_source_rgba (cr, &fg);
-        cairo_move_to (cr, x0 + v->k * CELL + 10,
-                       y0 + i * CELL + (CELL - th) / 2.0);
-        pango_cairo_show_layout (cr, layout);
-      }
+      /* the class's figures beside its row */
+      gdk_cairo_set_source_rgba (cr, &fg);
+      g_snprintf (num, sizeof num, "%" G_GINT64_FORMAT, sum);
+      show_text (cr, layout, num, sx + STAT_W - 8, ry, 1);
+      format_share (num, sizeof num, g_array_index (v->precision, double, i));
+      show_text (cr, layout, num, sx + 2 * STAT_W - 8, ry, 1);
+      format_share (num, sizeof num, g_array_index (v->recall, double, i));
+      show_text (cr, layout, num, sx + 3 * STAT_W - 8, ry, 1);
     }
   g_object_unref (layout);
   return TRUE;
@@ -154,14 +201,20 @@ on_draw (GtkWidget *area, cairo_t *cr, View *v)
 static gboolean
 on_button (GtkWidget *area, GdkEventButton *ev, View *v)
 {
-  double x0, y0;
+  PangoLayout *layout;
+  Geometry g;
   int i, j;
 
-  grid_origin (v, &x0, &y0);
-  if (v->k == 0 || ev->x < x0 || ev->y < y0)
+  if (v->k == 0)
     return FALSE;
-  j = (int) ((ev->x - x0) / CELL);
-  i = (int) ((ev->y - y0) / CELL);
+  layout = gtk_widget_create_pango_layout (area, NULL);
+  geometry (v, layout, gtk_widget_get_allocated_width (area),
+            gtk_widget_get_allocated_height (area), &g);
+  g_object_unref (layout);
+  if (ev->x < g.x0 || ev->y < g.y0)
+    return FALSE;
+  j = (int) ((ev->x - g.x0) / g.cell);
+  i = (int) ((ev->y - g.y0) / g.cell);
   if (i < 0 || j < 0 || i >= (int) v->k || j >= (int) v->k)
     return FALSE;
   if (v->func)
@@ -200,7 +253,7 @@ hippo_metrics_view_new (HippoCellFunc func, gpointer user_data)
   gtk_widget_add_events (v->area, GDK_BUTTON_PRESS_MASK);
   gtk_widget_set_tooltip_text (
     v->area, "Cross-validated confusion matrix: rows are the true classes, "
-             "columns the predicted ones (numbered as the rows). Click a cell "
+             "columns the predicted ones. Click a cell "
              "to show the images with that label and that prediction of the "
              "trained classifier.");
   gtk_box_pack_start (GTK_BOX (v->box), v->summary, FALSE, FALSE, 0);
@@ -272,13 +325,21 @@ hippo_metrics_view_set_json (GtkWidget *widget, const char *json)
   text = g_strdup_printf (
     "<b>Accuracy %.1f %%</b> (balanced %.1f %%) on %" G_GINT64_FORMAT
     " of %" G_GINT64_FORMAT " examples, %" G_GINT64_FORMAT
-    "-fold cross-validation.\nPer class: P = precision, R = recall.",
+    "-fold cross-validation. Click a cell to see its images.",
     100 * member_double (o, "accuracy"),
     100 * member_double (o, "balanced_accuracy"), member_int (o, "n_tested"),
     member_int (o, "n_samples"), member_int (o, "folds"));
   gtk_label_set_markup (GTK_LABEL (v->summary), text);
-  gtk_widget_set_size_request (v->area, NAME_W + 8 + k * CELL + 150,
-                               26 + k * CELL + 8);
+  {
+    PangoLayout *layout = gtk_widget_create_pango_layout (v->area, NULL);
+    Geometry g;
+
+    geometry (v, layout, 0, 0, &g);
+    g_object_unref (layout);
+    gtk_widget_set_size_request (
+      v->area, (int) (g.x0 + k * g.cell + 12 + N_STATS * STAT_W),
+      (int) (g.y0 + k * g.cell + 8));
+  }
   return TRUE;
 
 bad:

@@ -258,6 +258,25 @@ scroll_to_cursor (HippoThumbGrid *g)
     gtk_adjustment_set_value (g->vadj, (row + 1) * CELL_H - h);
 }
 
+static double
+linear (double c)
+{
+  return c <= 0.04045 ? c / 12.92 : pow ((c + 0.055) / 1.055, 2.4);
+}
+
+/* Black or white text on @bg, whichever contrasts more; both contrast
+ * equally at a relative luminance of about 0.18, and white reads better
+ * on mid tones, so the switch is a little above. */
+static void
+set_ink_for (cairo_t *cr, const GdkRGBA *bg)
+{
+  double l = 0.2126 * linear (bg->red) + 0.7152 * linear (bg->green)
+             + 0.0722 * linear (bg->blue);
+  double v = l < 0.22 ? 1 : 0;
+
+  cairo_set_source_rgb (cr, v, v, v);
+}
+
 static void
 draw_cell (HippoThumbGrid *g, cairo_t *cr, GtkStyleContext *style,
            PangoLayout *layout, HippoTrainerItem *it, int x, int y,
@@ -305,7 +324,7 @@ draw_cell (HippoThumbGrid *g, cairo_t *cr, GtkStyleContext *style,
       pango_layout_get_pixel_size (layout, &tw, NULL);
       cairo_rectangle (cr, x + 8, y + 6, tw + 6, 16);
       cairo_fill (cr);
-      cairo_set_source_rgb (cr, 1, 1, 1);
+      set_ink_for (cr, &colour);
       cairo_move_to (cr, x + 11, y + 6);
       pango_cairo_show_layout (cr, layout);
     }
@@ -328,9 +347,22 @@ draw_cell (HippoThumbGrid *g, cairo_t *cr, GtkStyleContext *style,
       cairo_rectangle (cr, x + 4, y + THUMB_SIZE + 24, bw, 14);
       cairo_fill (cr);
       pango_layout_set_text (layout, text, -1);
-      cairo_set_source_rgb (cr, 0, 0, 0);
+      /* the text crosses the bar and the pale rest: ink for each part */
+      cairo_save (cr);
+      cairo_rectangle (cr, x + 4, y + THUMB_SIZE + 22, bw, 18);
+      cairo_clip (cr);
+      set_ink_for (cr, &colour);
       cairo_move_to (cr, x + 7, y + THUMB_SIZE + 23);
       pango_cairo_show_layout (cr, layout);
+      cairo_restore (cr);
+      cairo_save (cr);
+      cairo_rectangle (cr, x + 4 + bw, y + THUMB_SIZE + 22, CELL_W - 8 - bw,
+                       18);
+      cairo_clip (cr);
+      gdk_cairo_set_source_rgba (cr, &fg);
+      cairo_move_to (cr, x + 7, y + THUMB_SIZE + 23);
+      pango_cairo_show_layout (cr, layout);
+      cairo_restore (cr);
       if (it->label_id && it->label_id != it->pred_id)
         {
           /* a mistake: a red corner mark */

@@ -576,6 +576,15 @@ on_filter_changed (GtkComboBox *combo, HippoTrainer *t)
   g_free (t->filter);
   t->filter = g_strdup (id);
   refilter (t);
+  if (hippo_thumb_grid_get_n_items (t->grid) > 0 || t->items->len == 0)
+    return;
+  if (g_str_has_prefix (id, "cell:"))
+    hippo_trainer_set_status (
+      t, "No image has this label and this prediction now: the matrix counts "
+         "cross-validation, the grid shows the classifier trained on all "
+         "labels.");
+  else if (strcmp (id, "all") != 0)
+    hippo_trainer_set_status (t, "No image matches this filter.");
 }
 
 static void
@@ -1759,6 +1768,7 @@ hippo_trainer_window_new (GtkApplication *app, const char *project_path,
     hippo_head_record_free (head);
   }
   g_signal_connect (t->window, "destroy", G_CALLBACK (on_destroy), t);
+  gtk_widget_show_all (header);
   gtk_widget_show_all (paned);
   gtk_widget_grab_focus (area);
   return t->window;

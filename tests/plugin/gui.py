@@ -6,11 +6,13 @@
 # Environment: GUI_PROJECT_COPY (the trained project, also the per-user
 # default project), GUI_IMAGE, GUI_IMAGE2 (two PNGs),
 # GUI_SMALL (a folder for a batch that runs to its end), GUI_BIG (a big
-# folder for a batch that is cancelled).
+# folder for a batch that is cancelled), GUI_TRAINER_PROJECT (a trained
+# project for the trainer), GUI_TRAINER_FOLDER (a folder of one image).
 import html
 import json
 import os
 import re
+import sqlite3
 import time
 
 from gi.repository import Gimp, Gio
@@ -105,10 +107,46 @@ def case_cancel():
     emit(case="cancel", **r)
 
 
+def examples(project, after=0):
+    db = sqlite3.connect("file:%s?mode=ro" % project, uri=True)
+    try:
+        return db.execute("SELECT e.id, c.name, e.source, e.path FROM examples e "
+                          "JOIN classes c ON c.id = e.class_id WHERE e.id > ? "
+                          "ORDER BY e.id", (after,)).fetchall()
+    finally:
+        db.close()
+
+
+def case_trainer():
+    # the images classify and label opened are still open; the driver
+    # selects every image in the trainer (Ctrl+A), presses 1 and closes it.
+    # Then label, on the same pixels and class, must find the examples the
+    # trainer stored (same pixel hash) and add none.
+    project = os.environ["GUI_TRAINER_PROJECT"]
+    last = max([e[0] for e in examples(project)] or [0])
+    images = Gimp.get_images()
+    r = run("plug-in-hippotag-trainer", run_mode=Gimp.RunMode.INTERACTIVE,
+            project=Gio.File.new_for_path(project),
+            folder=Gio.File.new_for_path(os.environ["GUI_TRAINER_FOLDER"]))
+    added = examples(project, last)
+    gimp_classes = sorted({e[1] for e in added if e[2] == "gimp"})
+    relabel = []
+    if len(gimp_classes) == 1:
+        for img in images:
+            relabel.append(run("plug-in-hippotag-label",
+                               run_mode=Gimp.RunMode.NONINTERACTIVE, image=img,
+                               drawables=img.get_selected_drawables(),
+                               project=Gio.File.new_for_path(project),
+                               class_name=gimp_classes[0]))
+    emit(case="trainer", n_open=len(images), added=[e[1:] for e in added],
+         relabel=relabel, after_relabel=len(examples(project, last)), **r)
+
+
 # cancel before batch: a successful interactive run saves its arguments,
 # which the next interactive run of the same procedure would take instead
 # of the ones given here
 for name, f in (("classify", case_classify), ("label", case_label),
-                ("cancel", case_cancel), ("batch", case_batch)):
+                ("cancel", case_cancel), ("batch", case_batch),
+                ("trainer", case_trainer)):
     guarded(name, f)
 emit(case="done")
