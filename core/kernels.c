@@ -255,11 +255,14 @@ dw_rows_mult1 (const HippoNode *node, HippoShape is, const float *in,
 }
 
 void
-hippo_dwconv_rows (const HippoNode *node, HippoShape is, const float *in,
-                   float *out, gint64 r0, gint64 r1, gboolean no_act)
+hippo_dwconv_rows (HippoIsa isa, const HippoNode *node, HippoShape is,
+                   const float *in, float *out, gint64 r0, gint64 r1,
+                   gboolean no_act)
 {
   int c = node->c, cin = node->cin, mult = node->mult;
 
+  if (hippo_dw3x3_rows (isa, node, is, in, out, r0, r1, no_act))
+    return;
   if (mult == 1)
     {
       dw_rows_mult1 (node, is, in, out, r0, r1, no_act);

@@ -17,6 +17,30 @@ typedef struct
   int h, w, c;
 } HippoShape;
 
+/* Instruction sets the hand-vectorised kernels are compiled for. */
+typedef enum
+{
+  HIPPO_ISA_GENERIC,
+  HIPPO_ISA_AVX2,   /* AVX2 + FMA */
+  HIPPO_ISA_AVX512, /* AVX-512 F, DQ, VL, BW */
+} HippoIsa;
+
+/* The best instruction set this CPU runs. */
+HippoIsa hippo_isa_best (void);
+
+/* hippo_isa_best(), or a lower one named by HIPPOTAG_ISA (generic, avx2,
+ * avx512: tests run every variant; an unsupported one is ignored). */
+HippoIsa hippo_isa_pick (void);
+
+const char *hippo_isa_name (HippoIsa isa);
+
+/* 3x3 depthwise conv with multiplier 1 and dilation 1 (any stride and
+ * padding), with its clamp or no activation, for output rows [r0, r1);
+ * FALSE (nothing done) for any other node. */
+gboolean hippo_dw3x3_rows (HippoIsa isa, const HippoNode *node,
+                           HippoShape in_shape, const float *in, float *out,
+                           gint64 r0, gint64 r1, gboolean no_act);
+
 /* Applies an activation to n pixels of c channels, in place. */
 void hippo_act_apply (float *p, gsize n_pixels, int c, HippoAct act,
                       float lo, float hi);
@@ -32,7 +56,8 @@ void hippo_conv_pixels (const HippoNode *node, HippoShape in_shape,
 gint64 hippo_conv_max_rows (const HippoNode *node);
 
 /* Depthwise convolution for output rows [r0, r1), a row being (image, y). */
-void hippo_dwconv_rows (const HippoNode *node, HippoShape in_shape,
+void hippo_dwconv_rows (HippoIsa isa, const HippoNode *node,
+                        HippoShape in_shape,
                         const float *in, float *out, gint64 r0, gint64 r1,
                         gboolean no_act);
 

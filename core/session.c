@@ -27,6 +27,7 @@ struct _HippoSession
   const HippoGraph *graph;
   int max_batch;
   int n_threads;
+  HippoIsa isa;        /* of the hand-vectorised kernels */
   HippoPool *pool;
   char *layers;
   guint dim;
@@ -75,8 +76,9 @@ print_profile (const HippoSession *s)
   if (s->prof_images == 0 || total <= 0)
     return;
   g_printerr ("hippotag profile: %" G_GUINT64_FORMAT " images, %.3f ms per "
-              "image, %d threads\n", s->prof_images,
-              total / 1000.0 / s->prof_images, s->n_threads);
+              "image, %d threads, %s kernels\n", s->prof_images,
+              total / 1000.0 / s->prof_images, s->n_threads,
+              hippo_isa_name (s->isa));
   for (int op = 0; op < HIPPO_OP_N_OPS; op++)
     if (s->prof_us[op] > 0)
       g_printerr ("  %-12s %7.3f ms/img %5.1f%%  %7.1f GFLOP/s\n",
@@ -319,6 +321,7 @@ hippo_session_new (HippoModel *model, const HippoSessionParams *params,
   s->graph = hippo_model_get_graph (model);
   s->max_batch = params->max_batch;
   s->n_threads = threads;
+  s->isa = hippo_isa_pick ();
   s->profile = g_strcmp0 (g_getenv ("HIPPOTAG_PROFILE"), "1") == 0
                || g_strcmp0 (g_getenv ("HIPPOTAG_PROFILE"), "nodes") == 0;
   s->profile_nodes = g_strcmp0 (g_getenv ("HIPPOTAG_PROFILE"), "nodes") == 0;
@@ -419,7 +422,8 @@ run_task (gpointer data, int index, int thread)
                          job->no_act);
       break;
     case HIPPO_OP_DWCONV:
-      hippo_dwconv_rows (node, job->is, job->in, job->out, a, b, job->no_act);
+      hippo_dwconv_rows (job->s->isa, node, job->is, job->in, job->out, a, b,
+                         job->no_act);
       break;
     case HIPPO_OP_AVGPOOL:
     case HIPPO_OP_MAXPOOL:
