@@ -21,6 +21,13 @@ typedef struct
   int c;
 } Tap;
 
+typedef struct
+{
+  double us[HIPPO_OP_N_OPS];
+  double flops[HIPPO_OP_N_OPS];
+  guint64 images;
+} Profile;
+
 struct _HippoSession
 {
   HippoModel *model;
@@ -37,16 +44,21 @@ struct _HippoSession
   int last;            /* last node to run */
   gboolean *needed;
   gboolean *preact;    /* a tap wants the value before the activation */
-  gsize *offset;       /* of each node's tensor in the arena */
-  float *arena;
+  gsize *offset;       /* of each node's tensor in an arena */
+  /* Arenas of chunk images each: one, whose layers are split over the
+   * threads, or one per thread, each running whole images alone (batches
+   * of 2 or more on 2 or more threads: no synchronisation per layer, and
+   * the tensors of one image stay in that core's cache). */
+  int chunk;
+  int n_arenas;
+  gsize arena_floats;
+  float *arena;        /* n_arenas * arena_floats */
   float *scratch;      /* n_threads * HIPPO_SCRATCH_FLOATS, or NULL */
 
-  /* HIPPOTAG_PROFILE=1: time per op kind, printed when freed */
+  /* HIPPOTAG_PROFILE=1: time per op kind, per arena, printed when freed */
   gboolean profile;
   gboolean profile_nodes;
-  double prof_us[HIPPO_OP_N_OPS];
-  double prof_flops[HIPPO_OP_N_OPS];
-  guint64 prof_images;
+  Profile *prof;       /* n_arenas */
 };
 
 static const char *const op_names[HIPPO_OP_N_OPS] = {
@@ -69,22 +81,35 @@ node_flops (const HippoNode *node)
 static void
 print_profile (const HippoSession *s)
 {
+  Profile sum = { { 0 } };
   double total = 0;
 
+  for (int a = 0; a < s->n_arenas; a++)
+    {
+      for (int op = 0; op < HIPPO_OP_N_OPS; op++)
+        {
+          sum.us[op] += s->prof[a].us[op];
+          sum.flops[op] += s->prof[a].flops[op];
+        }
+      sum.images += s->prof[a].images;
+    }
   for (int op = 0; op < HIPPO_OP_N_OPS; op++)
-    total += s->prof_us[op];
-  if (s->prof_images == 0 || total <= 0)
+    total += sum.us[op];
+  if (sum.images == 0 || total <= 0)
     return;
+  if (s->n_arenas > 1)
+    g_printerr ("hippotag profile: %d threads, each running whole images: "
+                "times are per thread\n", s->n_arenas);
   g_printerr ("hippotag profile: %" G_GUINT64_FORMAT " images, %.3f ms per "
-              "image, %d threads, %s kernels\n", s->prof_images,
-              total / 1000.0 / s->prof_images, s->n_threads,
+              "image, %d threads, %s kernels\n", sum.images,
+              total / 1000.0 / sum.images, s->n_threads,
               hippo_isa_name (s->isa));
   for (int op = 0; op < HIPPO_OP_N_OPS; op++)
-    if (s->prof_us[op] > 0)
+    if (sum.us[op] > 0)
       g_printerr ("  %-12s %7.3f ms/img %5.1f%%  %7.1f GFLOP/s\n",
-                  op_names[op], s->prof_us[op] / 1000.0 / s->prof_images,
-                  100.0 * s->prof_us[op] / total,
-                  s->prof_flops[op] / (s->prof_us[op] * 1e3));
+                  op_names[op], sum.us[op] / 1000.0 / sum.images,
+                  100.0 * sum.us[op] / total,
+                  sum.flops[op] / (sum.us[op] * 1e3));
 }
 
 /* What one layer's tasks need. */
@@ -92,6 +117,7 @@ typedef struct
 {
   HippoSession *s;
   const HippoNode *node;
+  int thread;          /* >= 0: run alone on this thread, no pool */
   const float *in;
   const float *const *ins;
   const int *in_c;
@@ -229,7 +255,7 @@ plan (HippoSession *s, GError **error)
         continue;
       if (node->op == HIPPO_OP_CONV && hippo_conv_max_rows (node) < G_MAXINT64)
         need_scratch = TRUE;
-      size = (guint64) node->h * node->w * node->c * s->max_batch;
+      size = (guint64) node->h * node->w * node->c * s->chunk;
       size = (size + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
       if (size > MAX_ARENA_FLOATS)
         {
@@ -271,8 +297,10 @@ plan (HippoSession *s, GError **error)
     }
   g_free (last_use);
   g_array_free (live, TRUE);
+  arena = MAX (arena, ALIGN_FLOATS);
+  s->arena_floats = arena;
   if (ok)
-    s->arena = g_try_malloc (MAX (arena, 1) * sizeof (float));
+    s->arena = g_try_malloc_n ((gsize) s->n_arenas * arena, sizeof (float));
   if (ok && need_scratch)
     s->scratch = g_try_malloc ((gsize) s->n_threads * HIPPO_SCRATCH_FLOATS
                                * sizeof (float));
@@ -280,7 +308,7 @@ plan (HippoSession *s, GError **error)
     {
       g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_LIMIT,
                    "cannot allocate %.0f MB of scratch for batch %d",
-                   arena * 4.0 / 1e6, s->max_batch);
+                   s->n_arenas * arena * 4.0 / 1e6, s->max_batch);
       return FALSE;
     }
   return TRUE;
@@ -322,6 +350,11 @@ hippo_session_new (HippoModel *model, const HippoSessionParams *params,
   s->max_batch = params->max_batch;
   s->n_threads = threads;
   s->isa = hippo_isa_pick ();
+  /* whole images per thread once there are images enough for each */
+  s->chunk = 1;
+  s->n_arenas = s->max_batch >= 2 && threads >= 2 ? MIN (threads, s->max_batch)
+                                                  : 1;
+  s->prof = g_new0 (Profile, s->n_arenas);
   s->profile = g_strcmp0 (g_getenv ("HIPPOTAG_PROFILE"), "1") == 0
                || g_strcmp0 (g_getenv ("HIPPOTAG_PROFILE"), "nodes") == 0;
   s->profile_nodes = g_strcmp0 (g_getenv ("HIPPOTAG_PROFILE"), "nodes") == 0;
@@ -360,6 +393,7 @@ hippo_session_free (HippoSession *session)
   g_free (session->offset);
   g_free (session->arena);
   g_free (session->scratch);
+  g_free (session->prof);
   hippo_model_free (session->model);
   g_free (session);
 }
@@ -483,12 +517,6 @@ act_task (gpointer data, int index, int thread)
                      job->node->act, job->node->act_lo, job->node->act_hi);
 }
 
-static const float *
-tensor (HippoSession *s, const float *input, int node)
-{
-  return node == 0 ? input : s->arena + s->offset[node];
-}
-
 static void
 read_taps (HippoSession *s, int i, HippoTapKind kind, const float *t,
            guint n, float *features)
@@ -503,33 +531,39 @@ read_taps (HippoSession *s, int i, HippoTapKind kind, const float *t,
                    features + (gsize) img * s->dim + s->taps[k].offset);
 }
 
-gboolean
-hippo_session_run (HippoSession *s, const float *input, guint n,
-                   float *features, GError **error)
+/* Runs a job's tasks: over the pool, or all on job->thread. */
+static void
+run_job (HippoSession *s, Job *job, HippoTaskFunc func)
 {
-  const HippoGraph *g;
+  if (job->thread >= 0)
+    {
+      job->n_tasks = 1;
+      func (job, 0, job->thread);
+    }
+  else
+    hippo_pool_run (s->pool, job->n_tasks, func, job);
+}
+
+/* Runs the network on n <= s->chunk images with arena number a; thread >= 0
+ * runs every layer on that thread alone, -1 splits each over the pool. */
+static void
+run_nodes (HippoSession *s, int a, int thread, const float *input, guint n,
+           float *features)
+{
+  const HippoGraph *g = s->graph;
+  float *arena = s->arena + (gsize) a * s->arena_floats;
+  Profile *prof = &s->prof[a];
   const float *ins_buf[64];
   int inc_buf[64];
 
-  g_return_val_if_fail (s != NULL && input != NULL && features != NULL,
-                        FALSE);
-  if (n < 1 || n > (guint) s->max_batch)
-    {
-      g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_INVALID_ARGUMENT,
-                   "batch of %u images; this session takes 1..%d", n,
-                   s->max_batch);
-      return FALSE;
-    }
-  g = s->graph;
   read_taps (s, 0, HIPPO_TAP_OUTPUT, input, n, features);
-
   for (int i = 1; i <= s->last; i++)
     {
       const HippoNode *node = node_at (g, i);
       const HippoNode *in0;
       const float **ins = ins_buf;
       int *in_c = inc_buf;
-      Job job = { s, node };
+      Job job = { s, node, thread };
       int T = s->n_threads;
       gint64 t0 = s->profile ? g_get_monotonic_time () : 0;
 
@@ -543,14 +577,15 @@ hippo_session_run (HippoSession *s, const float *input, guint n,
         }
       for (int j = 0; j < node->n_inputs; j++)
         {
-          ins[j] = tensor (s, input, node->inputs[j]);
-          in_c[j] = node_at (g, node->inputs[j])->c;
+          int k = node->inputs[j];
+          ins[j] = k == 0 ? input : arena + s->offset[k];
+          in_c[j] = node_at (g, k)->c;
         }
       job.in = ins[0];
       job.ins = ins;
       job.in_c = in_c;
       job.is.h = in0->h, job.is.w = in0->w, job.is.c = in0->c;
-      job.out = s->arena + s->offset[i];
+      job.out = arena + s->offset[i];
       job.no_act = s->preact[i];
       switch (node->op)
         {
@@ -570,13 +605,13 @@ hippo_session_run (HippoSession *s, const float *input, guint n,
           job.n_tasks = (int) MIN (job.total, T);
           break;
         }
-      hippo_pool_run (s->pool, job.n_tasks, run_task, &job);
+      run_job (s, &job, run_task);
       if (s->preact[i])
         {
           read_taps (s, i, HIPPO_TAP_PREACT, job.out, n, features);
           job.total = (gint64) n * node->h * node->w;
           job.n_tasks = (int) MIN (job.total, T);
-          hippo_pool_run (s->pool, job.n_tasks, act_task, &job);
+          run_job (s, &job, act_task);
         }
       read_taps (s, i, HIPPO_TAP_OUTPUT, job.out, n, features);
       if (s->profile)
@@ -586,11 +621,64 @@ hippo_session_run (HippoSession *s, const float *input, guint n,
                         op_names[node->op], node->h, node->w, node->c,
                         node->kh, node->kw, node->sh,
                         (g_get_monotonic_time () - t0) / 1000.0);
-          s->prof_us[node->op] += g_get_monotonic_time () - t0;
-          s->prof_flops[node->op] += node_flops (node) * n;
+          prof->us[node->op] += g_get_monotonic_time () - t0;
+          prof->flops[node->op] += node_flops (node) * n;
         }
     }
   if (s->profile)
-    s->prof_images += n;
+    prof->images += n;
+}
+
+/* Whole images, one at a time per thread, taken in turn. */
+typedef struct
+{
+  HippoSession *s;
+  const float *input;
+  float *features;
+  guint n;
+  gsize in_floats;
+  gint next;           /* atomic */
+} ImageJob;
+
+static void
+image_task (gpointer data, int index, int thread)
+{
+  ImageJob *job = data;
+  int img;
+
+  while ((img = g_atomic_int_add (&job->next, 1)) < (int) job->n)
+    run_nodes (job->s, index, thread, job->input + img * job->in_floats, 1,
+               job->features + (gsize) img * job->s->dim);
+}
+
+gboolean
+hippo_session_run (HippoSession *s, const float *input, guint n,
+                   float *features, GError **error)
+{
+  const HippoGraph *g;
+  gsize in_floats;
+
+  g_return_val_if_fail (s != NULL && input != NULL && features != NULL,
+                        FALSE);
+  if (n < 1 || n > (guint) s->max_batch)
+    {
+      g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_INVALID_ARGUMENT,
+                   "batch of %u images; this session takes 1..%d", n,
+                   s->max_batch);
+      return FALSE;
+    }
+  g = s->graph;
+  in_floats = (gsize) g->in_h * g->in_w * g->in_c;
+  if (s->n_arenas > 1 && n >= 2)
+    {
+      ImageJob job = { s, input, features, n, in_floats, 0 };
+
+      /* task i uses arena i; the pool gives each task its own thread */
+      hippo_pool_run (s->pool, MIN ((int) n, s->n_arenas), image_task, &job);
+      return TRUE;
+    }
+  for (guint a = 0; a < n; a += s->chunk)
+    run_nodes (s, 0, -1, input + a * in_floats, MIN (n - a, (guint) s->chunk),
+               features + (gsize) a * s->dim);
   return TRUE;
 }
