@@ -149,18 +149,20 @@ hippo_conv_max_rows (const HippoNode *node)
 
 void
 hippo_conv_pixels (const HippoNode *node, HippoShape is, const float *in,
-                   float *out, gint64 p0, gint64 p1, float *scratch,
-                   gboolean no_act)
+                   float *out, gint64 p0, gint64 p1, int c0, int c1,
+                   float *scratch, gboolean no_act)
 {
-  int cout = node->c;
+  int cout = node->c, nc = c1 - c0;
   int k = node->kh * node->kw * node->cin;
   gboolean pointwise = conv_is_pointwise (node);
   gint64 step = block_rows (node);
 
+  g_return_if_fail (0 <= c0 && c0 < c1 && c1 <= cout);
+  g_return_if_fail (pointwise || (c0 == 0 && c1 == cout));
   for (gint64 a = p0; a < p1;)
     {
       gint64 b = MIN (p1, a + step);
-      float *o = out + a * cout;
+      float *o = out + a * cout + c0;
       const float *src = in + a * node->cin;
       float beta = 0.f;
 
@@ -172,17 +174,30 @@ hippo_conv_pixels (const HippoNode *node, HippoShape is, const float *in,
       if (node->bias)
         {
           for (gint64 r = a; r < b; r++)
-            memcpy (out + r * cout, node->bias, cout * sizeof (float));
+            memcpy (out + r * cout + c0, node->bias + c0, nc * sizeof (float));
           beta = 1.f;
         }
       cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) (b - a),
-                   cout, k, 1.f, src, pointwise ? node->cin : k,
-                   node->weights, cout, beta, o, cout);
-      if (!no_act)
+                   nc, k, 1.f, src, pointwise ? node->cin : k,
+                   node->weights + c0, cout, beta, o, cout);
+      if (!no_act && nc == cout)
         hippo_act_apply (o, b - a, cout, node->act, node->act_lo,
                          node->act_hi);
+      else if (!no_act)
+        for (gint64 r = 0; r < b - a; r++)
+          hippo_act_apply (o + r * cout, 1, nc, node->act, node->act_lo,
+                           node->act_hi);
       a = b;
     }
+}
+
+gboolean
+hippo_conv_split_columns (const HippoNode *node, gint64 pixels, int n_threads)
+{
+  /* Few rows: splitting them would make every thread pack all the weights
+   * inside sgemm; split the output channels instead. */
+  return n_threads > 1 && conv_is_pointwise (node) && pixels <= 49
+         && node->c >= 32 * n_threads;
 }
 
 typedef float hv8 __attribute__ ((vector_size (32), aligned (4)));

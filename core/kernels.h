@@ -45,12 +45,17 @@ gboolean hippo_dw3x3_rows (HippoIsa isa, const HippoNode *node,
 void hippo_act_apply (float *p, gsize n_pixels, int c, HippoAct act,
                       float lo, float hi);
 
-/* Convolution (CONV) for output pixels [p0, p1); act is applied unless
- * act_override is TRUE (then no activation). scratch holds
- * HIPPO_SCRATCH_FLOATS floats. */
+/* Convolution (CONV) for output pixels [p0, p1) and output channels
+ * [c0, c1) (all of them unless the conv is 1x1); its activation is applied
+ * unless no_act is TRUE. scratch holds HIPPO_SCRATCH_FLOATS floats. */
 void hippo_conv_pixels (const HippoNode *node, HippoShape in_shape,
                         const float *in, float *out, gint64 p0, gint64 p1,
-                        float *scratch, gboolean no_act);
+                        int c0, int c1, float *scratch, gboolean no_act);
+
+/* Whether n_threads should split a CONV over its output channels rather
+ * than its pixels. */
+gboolean hippo_conv_split_columns (const HippoNode *node, gint64 pixels,
+                                   int n_threads);
 
 /* Pixels a single GEMM call of CONV should cover at most (scratch limit). */
 gint64 hippo_conv_max_rows (const HippoNode *node);

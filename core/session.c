@@ -123,7 +123,9 @@ typedef struct
   const int *in_c;
   HippoShape is;
   float *out;
-  gint64 total;        /* pixels or rows */
+  gint64 total;        /* pixels or rows (or column groups, below) */
+  gint64 pixels;       /* CONV split over its output channels: all pixels, */
+  gboolean split_cols; /* tasks take groups of 16 channels */
   int n_tasks;
   gboolean no_act;
   float *features;
@@ -448,12 +450,19 @@ run_task (gpointer data, int index, int thread)
   switch (node->op)
     {
     case HIPPO_OP_CONV:
-      hippo_conv_pixels (node, job->is, job->in, job->out, a, b,
-                         job->s->scratch
-                           ? job->s->scratch
-                               + (gsize) thread * HIPPO_SCRATCH_FLOATS
-                           : NULL,
-                         job->no_act);
+      {
+        float *scratch = job->s->scratch ? job->s->scratch
+                                             + (gsize) thread
+                                                 * HIPPO_SCRATCH_FLOATS
+                                         : NULL;
+        if (job->split_cols)
+          hippo_conv_pixels (node, job->is, job->in, job->out, 0, job->pixels,
+                             (int) a * 16, (int) MIN (b * 16, node->c),
+                             scratch, job->no_act);
+        else
+          hippo_conv_pixels (node, job->is, job->in, job->out, a, b, 0,
+                             node->c, scratch, job->no_act);
+      }
       break;
     case HIPPO_OP_DWCONV:
       hippo_dwconv_rows (job->s->isa, node, job->is, job->in, job->out, a, b,
@@ -603,12 +612,21 @@ run_nodes (HippoSession *s, int a, int thread, const float *input, guint n,
         default:
           job.total = (gint64) n * node->h * node->w;
           job.n_tasks = (int) MIN (job.total, T);
+          if (node->op == HIPPO_OP_CONV && thread < 0
+              && hippo_conv_split_columns (node, job.total, T))
+            {
+              job.pixels = job.total;
+              job.split_cols = TRUE;
+              job.total = (node->c + 15) / 16;
+              job.n_tasks = (int) MIN (job.total, T);
+            }
           break;
         }
       run_job (s, &job, run_task);
       if (s->preact[i])
         {
           read_taps (s, i, HIPPO_TAP_PREACT, job.out, n, features);
+          job.split_cols = FALSE;
           job.total = (gint64) n * node->h * node->w;
           job.n_tasks = (int) MIN (job.total, T);
           run_job (s, &job, act_task);
