@@ -394,6 +394,7 @@ cli_cmd_bench (int argc, char **argv)
   printf ("model %s, layers %s, threads %d, batch %d\n",
           hippo_model_get_name (model), hippo_session_get_layers (session),
           threads, batch);
+  printf ("kernels: %s\n", hippo_session_get_kernels (session));
   printf ("load %.1f ms, load + first batch %.1f ms\n", load_us / 1000.0,
           first_us / 1000.0);
   printf ("%u runs: min %.2f, median %.2f, max %.2f ms/img\n", times->len,

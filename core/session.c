@@ -35,6 +35,7 @@ struct _HippoSession
   int max_batch;
   int n_threads;
   HippoIsa isa;        /* of the hand-vectorised kernels */
+  char *kernels;       /* hippo_session_get_kernels() */
   HippoPool *pool;
   char *layers;
   guint dim;
@@ -352,6 +353,8 @@ hippo_session_new (HippoModel *model, const HippoSessionParams *params,
   s->max_batch = params->max_batch;
   s->n_threads = threads;
   s->isa = hippo_isa_pick ();
+  s->kernels = g_strdup_printf ("%s, own kernels %s", openblas_get_config (),
+                                hippo_isa_name (s->isa));
   /* whole images per thread once there are images enough for each */
   s->chunk = 1;
   s->n_arenas = s->max_batch >= 2 && threads >= 2 ? MIN (threads, s->max_batch)
@@ -396,6 +399,7 @@ hippo_session_free (HippoSession *session)
   g_free (session->arena);
   g_free (session->scratch);
   g_free (session->prof);
+  g_free (session->kernels);
   hippo_model_free (session->model);
   g_free (session);
 }
@@ -419,6 +423,13 @@ hippo_session_get_layers (const HippoSession *session)
 {
   g_return_val_if_fail (session != NULL, NULL);
   return session->layers;
+}
+
+const char *
+hippo_session_get_kernels (const HippoSession *session)
+{
+  g_return_val_if_fail (session != NULL, NULL);
+  return session->kernels;
 }
 
 int

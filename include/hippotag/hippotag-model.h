@@ -295,6 +295,17 @@ const char *hippo_session_get_layers (const HippoSession *session);
 int hippo_session_get_n_threads (const HippoSession *session);
 
 /**
+ * hippo_session_get_kernels:
+ * @session: a session.
+ *
+ * Returns: what computes the session's layers: OpenBLAS's configuration
+ *   (its version and the CPU kernels it picked, e.g. "OpenBLAS 0.3.21 ...
+ *   SkylakeX ...") and the instruction set of our own kernels ("own kernels
+ *   avx512"), owned by the session.
+ */
+const char *hippo_session_get_kernels (const HippoSession *session);
+
+/**
  * hippo_session_run:
  * @session: a session.
  * @input: @n images, each the model's input (see
