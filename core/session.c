@@ -12,6 +12,12 @@
 #define MAX_SESSION_BATCH 4096
 #define MAX_ARENA_FLOATS (G_GUINT64_CONSTANT (1) << 32) /* 16 GiB */
 #define ALIGN_FLOATS 16
+/* Maps of at most this many pixels run batched (7x7 in an ImageNet
+ * network at 224x224; batching 14x14 too measured slower: 16 of its maps
+ * no longer fit in L2). */
+#define LATE_PIXELS 49
+/* Images the late segment runs at once at most. */
+#define MAX_CHUNK 16
 
 typedef struct
 {
@@ -46,11 +52,17 @@ struct _HippoSession
   gboolean *needed;
   gboolean *preact;    /* a tap wants the value before the activation */
   gsize *offset;       /* of each node's tensor in an arena */
-  /* Arenas of chunk images each: one, whose layers are split over the
-   * threads, or one per thread, each running whole images alone (batches
-   * of 2 or more on 2 or more threads: no synchronisation per layer, and
-   * the tensors of one image stay in that core's cache). */
+  /* Two segments: the layers before node late_from, whose maps are large,
+   * run one image at a time (its tensors stay in cache); the later ones,
+   * whose weights are large and maps small, run on up to chunk images at
+   * once (one pass over the weights for all). A tensor made early and
+   * read late (cross[]) holds chunk images in a region of its own.
+   * Arenas: one, whose layers are split over the threads, or one per
+   * thread, each running its own images alone (batches of 2 or more on 2
+   * or more threads: no synchronisation per layer). */
   int chunk;
+  int late_from;
+  gboolean *cross;
   int n_arenas;
   gsize arena_floats;
   float *arena;        /* n_arenas * arena_floats */
@@ -220,6 +232,7 @@ plan (HippoSession *s, GError **error)
   gboolean ok = TRUE;
 
   s->needed = g_new0 (gboolean, n);
+  s->cross = g_new0 (gboolean, n);
   s->preact = g_new0 (gboolean, n);
   s->offset = g_new0 (gsize, n);
   s->last = 0;
@@ -236,6 +249,23 @@ plan (HippoSession *s, GError **error)
         const HippoNode *node = node_at (g, i);
         for (int j = 0; j < node->n_inputs; j++)
           s->needed[node->inputs[j]] = TRUE;
+      }
+  /* the late segment: from the first map of at most LATE_PIXELS */
+  s->late_from = s->last + 1;
+  for (int i = 1; i <= s->last && s->chunk > 1; i++)
+    if (s->needed[i]
+        && (gint64) node_at (g, i)->h * node_at (g, i)->w <= LATE_PIXELS)
+      {
+        s->late_from = i;
+        break;
+      }
+  for (int i = s->late_from; i <= s->last; i++)
+    if (s->needed[i])
+      {
+        const HippoNode *node = node_at (g, i);
+        for (int j = 0; j < node->n_inputs; j++)
+          if (node->inputs[j] > 0 && node->inputs[j] < s->late_from)
+            s->cross[node->inputs[j]] = TRUE;
       }
   for (int i = 0; i <= s->last; i++)
     last_use[i] = i;
@@ -258,7 +288,10 @@ plan (HippoSession *s, GError **error)
         continue;
       if (node->op == HIPPO_OP_CONV && hippo_conv_max_rows (node) < G_MAXINT64)
         need_scratch = TRUE;
-      size = (guint64) node->h * node->w * node->c * s->chunk;
+      if (s->cross[i])
+        continue; /* placed after the loop */
+      size = (guint64) node->h * node->w * node->c
+             * (i >= s->late_from ? s->chunk : 1);
       size = (size + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
       if (size > MAX_ARENA_FLOATS)
         {
@@ -300,6 +333,17 @@ plan (HippoSession *s, GError **error)
     }
   g_free (last_use);
   g_array_free (live, TRUE);
+  for (int i = 1; i <= s->last && ok; i++)
+    if (s->cross[i])
+      {
+        const HippoNode *node = node_at (g, i);
+        guint64 size = (guint64) node->h * node->w * node->c * s->chunk;
+
+        size = (size + ALIGN_FLOATS - 1) / ALIGN_FLOATS * ALIGN_FLOATS;
+        s->offset[i] = arena;
+        arena += size;
+        ok = size <= MAX_ARENA_FLOATS && arena <= MAX_ARENA_FLOATS;
+      }
   arena = MAX (arena, ALIGN_FLOATS);
   s->arena_floats = arena;
   if (ok)
@@ -356,9 +400,9 @@ hippo_session_new (HippoModel *model, const HippoSessionParams *params,
   s->kernels = g_strdup_printf ("%s, own kernels %s", openblas_get_config (),
                                 hippo_isa_name (s->isa));
   /* whole images per thread once there are images enough for each */
-  s->chunk = 1;
   s->n_arenas = s->max_batch >= 2 && threads >= 2 ? MIN (threads, s->max_batch)
                                                   : 1;
+  s->chunk = MIN (MAX_CHUNK, (s->max_batch + s->n_arenas - 1) / s->n_arenas);
   s->prof = g_new0 (Profile, s->n_arenas);
   s->profile = g_strcmp0 (g_getenv ("HIPPOTAG_PROFILE"), "1") == 0
                || g_strcmp0 (g_getenv ("HIPPOTAG_PROFILE"), "nodes") == 0;
@@ -394,6 +438,7 @@ hippo_session_free (HippoSession *session)
   g_free (session->taps);
   g_free (session->layers);
   g_free (session->needed);
+  g_free (session->cross);
   g_free (session->preact);
   g_free (session->offset);
   g_free (session->arena);
@@ -564,11 +609,24 @@ run_job (HippoSession *s, Job *job, HippoTaskFunc func)
     hippo_pool_run (s->pool, job->n_tasks, func, job);
 }
 
-/* Runs the network on n <= s->chunk images with arena number a; thread >= 0
- * runs every layer on that thread alone, -1 splits each over the pool. */
+/* Where node k's tensor is in arena A; img: the image of an early pass
+ * (tensors read by the late segment keep one slot per image). */
+static inline float *
+tensor_at (const HippoSession *s, float *arena, int k, guint img)
+{
+  const HippoNode *node = node_at (s->graph, k);
+
+  return arena + s->offset[k]
+         + (s->cross[k] ? (gsize) img * node->h * node->w * node->c : 0);
+}
+
+/* Runs nodes [first, end) on n images with arena number a (input: the
+ * first image's input; img: which slot of the late segment's inputs an
+ * early pass fills); thread >= 0 runs every layer on that thread alone, -1
+ * splits each over the pool. */
 static void
-run_nodes (HippoSession *s, int a, int thread, const float *input, guint n,
-           float *features)
+run_nodes (HippoSession *s, int a, int thread, int first, int end, guint img,
+           const float *input, guint n, float *features)
 {
   const HippoGraph *g = s->graph;
   float *arena = s->arena + (gsize) a * s->arena_floats;
@@ -576,8 +634,9 @@ run_nodes (HippoSession *s, int a, int thread, const float *input, guint n,
   const float *ins_buf[64];
   int inc_buf[64];
 
-  read_taps (s, 0, HIPPO_TAP_OUTPUT, input, n, features);
-  for (int i = 1; i <= s->last; i++)
+  if (first == 1)
+    read_taps (s, 0, HIPPO_TAP_OUTPUT, input, n, features);
+  for (int i = first; i < end; i++)
     {
       const HippoNode *node = node_at (g, i);
       const HippoNode *in0;
@@ -598,14 +657,14 @@ run_nodes (HippoSession *s, int a, int thread, const float *input, guint n,
       for (int j = 0; j < node->n_inputs; j++)
         {
           int k = node->inputs[j];
-          ins[j] = k == 0 ? input : arena + s->offset[k];
+          ins[j] = k == 0 ? input : tensor_at (s, arena, k, img);
           in_c[j] = node_at (g, k)->c;
         }
       job.in = ins[0];
       job.ins = ins;
       job.in_c = in_c;
       job.is.h = in0->h, job.is.w = in0->w, job.is.c = in0->c;
-      job.out = arena + s->offset[i];
+      job.out = tensor_at (s, arena, i, img);
       job.no_act = s->preact[i];
       switch (node->op)
         {
@@ -654,30 +713,56 @@ run_nodes (HippoSession *s, int a, int thread, const float *input, guint n,
           prof->flops[node->op] += node_flops (node) * n;
         }
     }
-  if (s->profile)
+  if (s->profile && end > s->last)
     prof->images += n;
 }
 
-/* Whole images, one at a time per thread, taken in turn. */
+/* Runs the network on n <= s->chunk images with arena a: the early
+ * segment image by image, then the late one on all. */
+static void
+run_chunk (HippoSession *s, int a, int thread, const float *input, guint n,
+           float *features)
+{
+  const HippoGraph *g = s->graph;
+  gsize in_floats = (gsize) g->in_h * g->in_w * g->in_c;
+
+  if (s->late_from > s->last)
+    {
+      /* one segment: n is 1 here */
+      run_nodes (s, a, thread, 1, s->last + 1, 0, input, n, features);
+      return;
+    }
+  for (guint j = 0; j < n; j++)
+    run_nodes (s, a, thread, 1, s->late_from, j, input + j * in_floats, 1,
+               features + (gsize) j * s->dim);
+  run_nodes (s, a, thread, s->late_from, s->last + 1, 0, input, n, features);
+}
+
+/* Chunks of images, one chunk at a time per thread, taken in turn. */
 typedef struct
 {
   HippoSession *s;
   const float *input;
   float *features;
   guint n;
+  guint per;           /* images per chunk */
   gsize in_floats;
-  gint next;           /* atomic */
+  gint next;           /* atomic: the next chunk */
 } ImageJob;
 
 static void
 image_task (gpointer data, int index, int thread)
 {
   ImageJob *job = data;
-  int img;
+  guint c;
 
-  while ((img = g_atomic_int_add (&job->next, 1)) < (int) job->n)
-    run_nodes (job->s, index, thread, job->input + img * job->in_floats, 1,
-               job->features + (gsize) img * job->s->dim);
+  while ((c = (guint) g_atomic_int_add (&job->next, 1)) * job->per < job->n)
+    {
+      guint first = c * job->per;
+      run_chunk (job->s, index, thread, job->input + first * job->in_floats,
+                 MIN (job->per, job->n - first),
+                 job->features + (gsize) first * job->s->dim);
+    }
 }
 
 gboolean
@@ -700,14 +785,16 @@ hippo_session_run (HippoSession *s, const float *input, guint n,
   in_floats = (gsize) g->in_h * g->in_w * g->in_c;
   if (s->n_arenas > 1 && n >= 2)
     {
-      ImageJob job = { s, input, features, n, in_floats, 0 };
+      guint per = MIN ((guint) s->chunk, (n + s->n_arenas - 1) / s->n_arenas);
+      ImageJob job = { s, input, features, n, per, in_floats, 0 };
 
       /* task i uses arena i; the pool gives each task its own thread */
-      hippo_pool_run (s->pool, MIN ((int) n, s->n_arenas), image_task, &job);
+      hippo_pool_run (s->pool, MIN ((int) ((n + per - 1) / per), s->n_arenas),
+                      image_task, &job);
       return TRUE;
     }
   for (guint a = 0; a < n; a += s->chunk)
-    run_nodes (s, 0, -1, input + a * in_floats, MIN (n - a, (guint) s->chunk),
+    run_chunk (s, 0, -1, input + a * in_floats, MIN (n - a, (guint) s->chunk),
                features + (gsize) a * s->dim);
   return TRUE;
 }
