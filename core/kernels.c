@@ -113,6 +113,13 @@ im2col (const HippoNode *node, HippoShape is, const float *in, float *col,
               float *dst = col + (gsize) kx * cin;
               if (ix < 0 || ix >= is.w)
                 memset (dst, 0, cin * sizeof (float));
+              else if (cin <= 4)
+                {
+                  /* RGB input: a call per 12 bytes would cost more */
+                  const float *src = base + ((gsize) iy * is.w + ix) * cin;
+                  for (gsize ci = 0; ci < cin; ci++)
+                    dst[ci] = src[ci];
+                }
               else
                 memcpy (dst, base + ((gsize) iy * is.w + ix) * cin,
                         cin * sizeof (float));
