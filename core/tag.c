@@ -637,7 +637,6 @@ tag_sidecar (const char *path, const char *const *labels,
   g_autofree char *sidecar = hippo_tag_sidecar_path (path);
   g_autofree char *target = NULL;
   g_autofree char *tmp = NULL;
-  g_autoptr (GError) local = NULL;
   GExiv2Metadata *meta = NULL;
   struct stat st_img, st, st_before;
   gboolean exists = FALSE;
