@@ -63,6 +63,11 @@ struct _HippoSession
   int chunk;
   int late_from;
   gboolean *cross;
+  /* group[i] = 2 or 3: nodes i.. form a 1x1 conv -> depthwise (-> 1x1
+   * conv) chain run in strips of rows, each strip's expanded rows still in
+   * cache when the depthwise and projection read them (one image, one
+   * thread at a time); 0 otherwise */
+  guint8 *group;
   int n_arenas;
   gsize arena_floats;
   float *arena;        /* n_arenas * arena_floats */
@@ -218,6 +223,42 @@ fail:
   return FALSE;
 }
 
+static gboolean
+is_fusable (const HippoSession *s, int i, HippoOp op, int input)
+{
+  const HippoNode *node;
+
+  if (i > s->last || i >= s->late_from || !s->needed[i] || s->preact[i]
+      || s->cross[i])
+    return FALSE;
+  node = node_at (s->graph, i);
+  if (node->op != op || node->inputs[0] != input || node->n_inputs != 1)
+    return FALSE;
+  if (op == HIPPO_OP_CONV)
+    return hippo_conv_max_rows (node) == G_MAXINT64; /* 1x1, stride 1 */
+  return node->mult == 1 && node->h > 1;
+}
+
+/* Finds 1x1 conv -> depthwise (-> 1x1 conv) chains, each read only by the
+ * next, in the early segment (see group[]). */
+static void
+find_groups (HippoSession *s, const int *last_use)
+{
+  for (int i = 1; i + 1 <= s->last; i++)
+    {
+      if (!s->needed[i]
+          || !is_fusable (s, i, HIPPO_OP_CONV, node_at (s->graph, i)->inputs[0])
+          || !is_fusable (s, i + 1, HIPPO_OP_DWCONV, i)
+          || last_use[i] != i + 1)
+        continue;
+      s->group[i] = 2;
+      if (is_fusable (s, i + 2, HIPPO_OP_CONV, i + 1)
+          && last_use[i + 1] == i + 2)
+        s->group[i] = 3;
+      i += s->group[i] - 1;
+    }
+}
+
 /* Marks the nodes the taps depend on and lays their tensors out in one
  * arena, reusing memory of tensors no longer needed. */
 static gboolean
@@ -233,6 +274,7 @@ plan (HippoSession *s, GError **error)
 
   s->needed = g_new0 (gboolean, n);
   s->cross = g_new0 (gboolean, n);
+  s->group = g_new0 (guint8, n);
   s->preact = g_new0 (gboolean, n);
   s->offset = g_new0 (gsize, n);
   s->last = 0;
@@ -275,6 +317,18 @@ plan (HippoSession *s, GError **error)
         const HippoNode *node = node_at (g, i);
         for (int j = 0; j < node->n_inputs; j++)
           last_use[node->inputs[j]] = MAX (last_use[node->inputs[j]], i);
+      }
+  find_groups (s, last_use);
+  /* a group's tensors are all written strip by strip, its input read so:
+   * none may share memory with another of them */
+  for (int i = 1; i <= s->last; i++)
+    if (s->group[i])
+      {
+        int in = node_at (g, i)->inputs[0];
+
+        last_use[in] = MAX (last_use[in], i + s->group[i] - 1);
+        for (int k = 0; k < s->group[i]; k++)
+          last_use[i + k] = MAX (last_use[i + k], i + s->group[i] - 1);
       }
 
   for (int i = 1; i <= s->last && ok; i++)
@@ -439,6 +493,7 @@ hippo_session_free (HippoSession *session)
   g_free (session->layers);
   g_free (session->needed);
   g_free (session->cross);
+  g_free (session->group);
   g_free (session->preact);
   g_free (session->offset);
   g_free (session->arena);
@@ -620,6 +675,55 @@ tensor_at (const HippoSession *s, float *arena, int k, guint img)
          + (s->cross[k] ? (gsize) img * node->h * node->w * node->c : 0);
 }
 
+/* Floats of expanded rows a strip of a group covers, about. */
+#define STRIP_FLOATS 131072
+
+/* Runs group i (see group[]) on one image, alone on this thread. */
+static void
+run_group (HippoSession *s, float *arena, int thread, int i, guint img,
+           const float *input)
+{
+  const HippoNode *e = node_at (s->graph, i);
+  const HippoNode *d = node_at (s->graph, i + 1);
+  const HippoNode *p = s->group[i] == 3 ? node_at (s->graph, i + 2) : NULL;
+  const HippoNode *e_in = node_at (s->graph, e->inputs[0]);
+  const float *in = e->inputs[0] == 0 ? input
+                                      : tensor_at (s, arena, e->inputs[0], img);
+  float *eo = tensor_at (s, arena, i, img);
+  float *dout = tensor_at (s, arena, i + 1, img);
+  float *scratch = s->scratch ? s->scratch
+                                  + (gsize) thread * HIPPO_SCRATCH_FLOATS
+                              : NULL;
+  HippoShape e_is = { e_in->h, e_in->w, e_in->c };
+  HippoShape d_is = { e->h, e->w, e->c };
+  HippoShape p_is = { d->h, d->w, d->c };
+  int strip = MAX (1, STRIP_FLOATS / (d->sh * e->w * e->c));
+  int e_done = 0;
+
+  for (int r0 = 0; r0 < d->h; r0 += strip)
+    {
+      int r1 = MIN (d->h, r0 + strip);
+      int need = MIN (e->h, (r1 - 1) * d->sh - d->pad_t
+                              + (d->kh - 1) * d->dh + 1);
+
+      if (need > e_done)
+        {
+          hippo_conv_pixels (e, e_is, in, eo, (gint64) e_done * e->w,
+                             (gint64) need * e->w, 0, e->c, scratch, FALSE);
+          e_done = need;
+        }
+      hippo_dwconv_rows (s->isa, d, d_is, eo, dout, r0, r1, FALSE);
+      if (p)
+        hippo_conv_pixels (p, p_is, dout, tensor_at (s, arena, i + 2, img),
+                           (gint64) r0 * d->w, (gint64) r1 * d->w, 0, p->c,
+                           scratch, FALSE);
+    }
+  /* rows below the last the depthwise read (none with 'same' padding) */
+  if (e_done < e->h)
+    hippo_conv_pixels (e, e_is, in, eo, (gint64) e_done * e->w,
+                       (gint64) e->h * e->w, 0, e->c, scratch, FALSE);
+}
+
 /* Runs nodes [first, end) on n images with arena number a (input: the
  * first image's input; img: which slot of the late segment's inputs an
  * early pass fills); thread >= 0 runs every layer on that thread alone, -1
@@ -648,6 +752,32 @@ run_nodes (HippoSession *s, int a, int thread, int first, int end, guint img,
 
       if (!s->needed[i])
         continue;
+      if (s->group[i] && n == 1 && (thread >= 0 || T == 1)
+          && i + s->group[i] <= end)
+        {
+          run_group (s, arena, MAX (thread, 0), i, img, input);
+          for (int k = 0; k < s->group[i]; k++)
+            {
+              const HippoNode *gk = node_at (g, i + k);
+              read_taps (s, i + k, HIPPO_TAP_OUTPUT,
+                         tensor_at (s, arena, i + k, img), n, features);
+              if (s->profile)
+                prof->flops[HIPPO_OP_CONV] += node_flops (gk) * n;
+            }
+          if (s->profile)
+            {
+              if (s->profile_nodes)
+                g_printerr ("node %3d %-10s %4dx%-4dx%5d group of %d %8.3f "
+                            "ms\n",
+                            i, "fused", node->h, node->w, node->c,
+                            s->group[i],
+                            (g_get_monotonic_time () - t0) / 1000.0);
+              /* counted as conv: mostly GEMM time */
+              prof->us[HIPPO_OP_CONV] += g_get_monotonic_time () - t0;
+            }
+          i += s->group[i] - 1;
+          continue;
+        }
       in0 = node_at (g, node->inputs[0]);
       if (node->n_inputs > 64)
         {
