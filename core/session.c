@@ -301,6 +301,9 @@ plan (HippoSession *s, GError **error)
         s->late_from = i;
         break;
       }
+  /* no late segment: every tensor holds one image, so does a chunk */
+  if (s->late_from > s->last)
+    s->chunk = 1;
   for (int i = s->late_from; i <= s->last; i++)
     if (s->needed[i])
       {
@@ -858,7 +861,7 @@ run_chunk (HippoSession *s, int a, int thread, const float *input, guint n,
 
   if (s->late_from > s->last)
     {
-      /* one segment: n is 1 here */
+      /* one segment: chunk, so n, is 1 */
       run_nodes (s, a, thread, 1, s->last + 1, 0, input, n, features);
       return;
     }
