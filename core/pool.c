@@ -37,6 +37,12 @@ struct _HippoPool
   gint n_tasks;
   gint next_task;
   gint busy;         /* workers still in the job */
+
+  /* who sleeps on a condition: the other side takes the lock and signals
+   * only then (each side sets its flag before it looks at the other's
+   * counter, so no wake-up is lost) */
+  gint sleepers;     /* workers in g_cond_wait (wake) */
+  gint main_waiting; /* the caller in g_cond_wait (done_cond) */
 };
 
 static void
@@ -70,16 +76,19 @@ worker_main (gpointer data)
           && !g_atomic_int_get (&pool->quit))
         {
           g_mutex_lock (&pool->lock);
+          g_atomic_int_inc (&pool->sleepers);
           while (g_atomic_int_get (&pool->generation) == seen
                  && !g_atomic_int_get (&pool->quit))
             g_cond_wait (&pool->wake, &pool->lock);
+          g_atomic_int_add (&pool->sleepers, -1);
           g_mutex_unlock (&pool->lock);
         }
       if (g_atomic_int_get (&pool->quit))
         return NULL;
       seen = g_atomic_int_get (&pool->generation);
       work (pool, w->index);
-      if (g_atomic_int_dec_and_test (&pool->busy))
+      if (g_atomic_int_dec_and_test (&pool->busy)
+          && g_atomic_int_get (&pool->main_waiting))
         {
           g_mutex_lock (&pool->lock);
           g_cond_signal (&pool->done_cond);
@@ -162,10 +171,13 @@ hippo_pool_run (HippoPool *pool, int n_tasks, HippoTaskFunc func,
   pool->n_tasks = n_tasks;
   g_atomic_int_set (&pool->next_task, 0);
   g_atomic_int_set (&pool->busy, pool->n_threads - 1);
-  g_mutex_lock (&pool->lock);
   g_atomic_int_inc (&pool->generation);
-  g_cond_broadcast (&pool->wake);
-  g_mutex_unlock (&pool->lock);
+  if (g_atomic_int_get (&pool->sleepers) > 0)
+    {
+      g_mutex_lock (&pool->lock);
+      g_cond_broadcast (&pool->wake);
+      g_mutex_unlock (&pool->lock);
+    }
 
   work (pool, 0);
 
@@ -179,8 +191,10 @@ hippo_pool_run (HippoPool *pool, int n_tasks, HippoTaskFunc func,
   if (g_atomic_int_get (&pool->busy) > 0)
     {
       g_mutex_lock (&pool->lock);
+      g_atomic_int_set (&pool->main_waiting, 1);
       while (g_atomic_int_get (&pool->busy) > 0)
         g_cond_wait (&pool->done_cond, &pool->lock);
+      g_atomic_int_set (&pool->main_waiting, 0);
       g_mutex_unlock (&pool->lock);
     }
 }
