@@ -799,11 +799,12 @@ main (int argc, char **argv)
        * MobileNets; InceptionV3 costs too much for it) */
       for (int k = 0; k < 2; k++)
         {
-          RefCase *c = g_new0 (RefCase, 1);
+          RefCase *c;
           g_autofree char *path = NULL;
 
           if (k == 1 && !g_str_has_prefix (m->name, "mobilenet"))
             break;
+          c = g_new0 (RefCase, 1);
           c->model = m;
           c->shallow = k == 1;
           g_ptr_array_add (cases, c);
