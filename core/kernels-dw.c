@@ -27,6 +27,18 @@ typedef int i8v __attribute__ ((vector_size (32), aligned (4)));
 typedef float v4 __attribute__ ((vector_size (16), aligned (4)));
 typedef int i4v __attribute__ ((vector_size (16), aligned (4)));
 
+/* Stores vector A (type V, integer twin IV) at P, clamped to [vlo, vhi]. */
+#define STORE_CLAMPED(V, IV, P, A)                                           \
+  do                                                                         \
+    {                                                                        \
+      V a_ = (A);                                                            \
+      IV m_ = a_ < vlo;                                                      \
+      a_ = (V) (((IV) a_ & ~m_) | ((IV) vlo & m_));                          \
+      m_ = a_ > vhi;                                                         \
+      *(V *) (P) = (V) (((IV) a_ & ~m_) | ((IV) vhi & m_));                  \
+    }                                                                        \
+  while (0)
+
 /* DW3X3_BODY (NAME, V, IV, N, ATTR) defines NAME: output rows [r0, r1) of
  * a 3x3 multiplier-1 depthwise conv (any stride and padding, dilation 1)
  * for channels [0, cv) in blocks of N (vector type V of N floats, IV its
@@ -87,7 +99,6 @@ typedef int i4v __attribute__ ((vector_size (16), aligned (4)));
                     gsize p = (gsize) (ox * sw - node->pad_l) * cs;          \
                     V a = bias + *(const V *) (i0 + p) * w0;                 \
                     V b = *(const V *) (i0 + p + cs) * w1;                   \
-                    IV m;                                                    \
                                                                              \
                     a += *(const V *) (i0 + p + 2 * cs) * w2;                \
                     b += *(const V *) (i1 + p) * w3;                         \
@@ -97,11 +108,7 @@ typedef int i4v __attribute__ ((vector_size (16), aligned (4)));
                     b += *(const V *) (i2 + p + cs) * w7;                    \
                     a += *(const V *) (i2 + p + 2 * cs) * w8;                \
                     a += b;                                                  \
-                    m = a < vlo;                                             \
-                    a = (V) (((IV) a & ~m) | ((IV) vlo & m));                \
-                    m = a > vhi;                                             \
-                    a = (V) (((IV) a & ~m) | ((IV) vhi & m));                \
-                    *(V *) (orow + (gsize) ox * cs + cb) = a;                \
+                    STORE_CLAMPED (V, IV, orow + (gsize) ox * cs + cb, a);   \
                   }                                                          \
               }                                                              \
             /* the border, or every pixel of a row at the top or bottom */   \
@@ -109,7 +116,6 @@ typedef int i4v __attribute__ ((vector_size (16), aligned (4)));
               {                                                              \
                 int ix0 = ox * sw - node->pad_l;                             \
                 V a = bias;                                                  \
-                IV m;                                                        \
                                                                              \
                 if (rows_in && ox >= ox_lo && ox < ox_hi)                    \
                   {                                                          \
@@ -132,11 +138,7 @@ typedef int i4v __attribute__ ((vector_size (16), aligned (4)));
                              * *(const V *) (wp + (gsize) (ky * 3 + kx) * cs); \
                       }                                                      \
                   }                                                          \
-                m = a < vlo;                                                 \
-                a = (V) (((IV) a & ~m) | ((IV) vlo & m));                    \
-                m = a > vhi;                                                 \
-                a = (V) (((IV) a & ~m) | ((IV) vhi & m));                    \
-                *(V *) (orow + (gsize) ox * cs + cb) = a;                    \
+                STORE_CLAMPED (V, IV, orow + (gsize) ox * cs + cb, a);       \
               }                                                              \
           }                                                                  \
       }                                                                      \
