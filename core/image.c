@@ -262,6 +262,49 @@ tracker_truncated (Tracker *t)
          && !t->complete;
 }
 
+/* ---- BMP header check ------------------------------------------------------
+ *
+ * gdk-pixbuf's BMP loader (io-bmp.c, 2.42) sizes its buffer from header
+ * fields before it checks them: the info header size (+ 14), the offset of
+ * the pixel data, and the palette size read as a signed number (a negative
+ * one becomes a request of almost 4 GB). So a 60-byte file makes it ask for
+ * gigabytes. Those three fields are checked here, before the loader sees
+ * any byte; a file they rule out is one the loader would refuse anyway.
+ */
+#define BMP_HEADER_BYTES 50
+
+static guint32
+le32 (const guint8 *p)
+{
+  return (guint32) p[0] | (guint32) p[1] << 8 | (guint32) p[2] << 16
+         | (guint32) p[3] << 24;
+}
+
+/* NULL when fine (or not a BMP); else why the header is refused. */
+static const char *
+bmp_header_problem (int fd, guint64 file_size)
+{
+  guint8 h[BMP_HEADER_BYTES];
+  gssize n;
+  guint32 info_size, data_offset;
+
+  do
+    n = pread (fd, h, sizeof h, 0);
+  while (n < 0 && errno == EINTR);
+  if (n < 18 || h[0] != 'B' || h[1] != 'M')
+    return NULL; /* not a BMP, or too short for the loader to allocate */
+  info_size = le32 (h + 14);
+  data_offset = le32 (h + 10);
+  if (info_size != 12 && info_size != 40 && info_size != 52 && info_size != 56
+      && info_size != 64 && info_size != 108 && info_size != 124)
+    return "unsupported BMP info header size";
+  if (data_offset > file_size)
+    return "BMP pixel data offset past the end of the file";
+  if (info_size >= 40 && n >= 50 && le32 (h + 46) > G_MAXINT32)
+    return "BMP palette size out of range";
+  return NULL;
+}
+
 /* ---- Reduced-size JPEG decoding --------------------------------------------
  *
  * gdk-pixbuf's JPEG loader (io-jpeg.c, 2.42) takes the size asked for with
@@ -563,6 +606,19 @@ hippo_image_load (const char *path, const HippoImageParams *params,
       set_io_error (error, path, S_ISDIR (sb.st_mode) ? EISDIR : EINVAL);
       goto out;
     }
+
+  {
+    const char *problem = bmp_header_problem (fd, (guint64) sb.st_size);
+
+    if (problem != NULL)
+      {
+        char *name = g_filename_display_name (path);
+        g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_IMAGE,
+                     "Cannot decode “%s”: %s", name, problem);
+        g_free (name);
+        goto out;
+      }
+  }
 
   loader = gdk_pixbuf_loader_new ();
   g_signal_connect (loader, "size-prepared", G_CALLBACK (on_size_prepared),

@@ -734,6 +734,75 @@ test_bad_files (void)
   }
 }
 
+/* A BMP of 2x2 pixels: 24-bit, or 8-bit with a 2-colour palette. */
+static GByteArray *
+make_bmp (int bpp, guint32 info_size, guint32 data_offset, guint32 n_colours)
+{
+  GByteArray *a = g_byte_array_new ();
+  guint8 h[54] = { 'B', 'M' };
+  gsize row = bpp == 24 ? 8 : 4, palette = bpp == 8 ? 8 : 0;
+  guint32 offset = data_offset ? data_offset : 54 + palette;
+  guint32 size = 54 + palette + 2 * row;
+  guint8 body[24] = { 0 };
+
+  memcpy (h + 2, &size, 4);
+  memcpy (h + 10, &offset, 4);
+  memcpy (h + 14, &info_size, 4);
+  h[18] = 2; /* width */
+  h[22] = 2; /* height */
+  h[26] = 1; /* planes */
+  h[28] = bpp;
+  memcpy (h + 46, &n_colours, 4);
+  g_byte_array_append (a, h, sizeof h);
+  body[0] = 0xff; /* colour 0: blue (BGRA); the pixels are 0 */
+  g_byte_array_append (a, body, palette + 2 * row);
+  return a;
+}
+
+/* Header fields gdk-pixbuf's BMP loader sizes buffers from before checking
+ * them (up to 4 GB for a 60-byte file) are refused first. */
+static void
+test_bmp_headers (void)
+{
+  static const struct
+  {
+    int bpp;
+    guint32 info_size, offset, n_colours;
+    const char *fragment;
+  } bad[] = {
+    { 24, 0xffffff28, 0, 0, "info header size" },
+    { 24, 20, 0, 0, "info header size" },
+    { 24, 40, 0xfffffff0, 0, "offset past the end" },
+    { 8, 40, 0, 0xe4000000, "palette size" },
+  };
+  g_autoptr (GByteArray) good = make_bmp (24, 40, 0, 0);
+  g_autoptr (GByteArray) good8 = make_bmp (8, 40, 0, 2);
+  g_autofree char *path = write_tmp ("good.bmp", good->data, good->len);
+  g_autofree char *path8 = write_tmp ("good8.bmp", good8->data, good8->len);
+  HippoImage *image;
+
+  image = load_ok (path, NULL);
+  g_assert_cmpint (hippo_image_get_width (image), ==, 2);
+  hippo_image_free (image);
+  image = load_ok (path8, NULL);
+  assert_rgb_near (pixel (image, 0, 0), 0, 0, 255, 0);
+  hippo_image_free (image);
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr (GByteArray) b = make_bmp (bad[i].bpp, bad[i].info_size,
+                                           bad[i].offset, bad[i].n_colours);
+      g_autofree char *bpath = write_tmp ("bad.bmp", b->data, b->len);
+      GError *error = NULL;
+
+      g_assert_null (hippo_image_load (bpath, NULL, &error));
+      g_assert_error (error, HIPPO_ERROR, HIPPO_ERROR_IMAGE);
+      if (strstr (error->message, bad[i].fragment) == NULL)
+        g_error ("case %" G_GSIZE_FORMAT ": '%s' lacks '%s'", i, error->message,
+                 bad[i].fragment);
+      g_error_free (error);
+    }
+}
+
 static void
 check_truncations (const char *path, const char *what)
 {
@@ -1172,6 +1241,7 @@ main (int argc, char **argv)
   g_test_add_func ("/image/exif-orientation", test_exif_orientation);
   g_test_add_func ("/image/bomb", test_decompression_bomb);
   g_test_add_func ("/image/bad-files", test_bad_files);
+  g_test_add_func ("/image/bmp-headers", test_bmp_headers);
   g_test_add_func ("/image/truncated", test_truncated);
   g_test_add_func ("/image/truncated-webp", test_truncated_webp);
   g_test_add_func ("/image/animated-gif", test_animated_gif);
