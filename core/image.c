@@ -262,49 +262,6 @@ tracker_truncated (Tracker *t)
          && !t->complete;
 }
 
-/* ---- BMP header check ------------------------------------------------------
- *
- * gdk-pixbuf's BMP loader (io-bmp.c, 2.42) sizes its buffer from header
- * fields before it checks them: the info header size (+ 14), the offset of
- * the pixel data, and the palette size read as a signed number (a negative
- * one becomes a request of almost 4 GB). So a 60-byte file makes it ask for
- * gigabytes. Those three fields are checked here, before the loader sees
- * any byte; a file they rule out is one the loader would refuse anyway.
- */
-#define BMP_HEADER_BYTES 50
-
-static guint32
-le32 (const guint8 *p)
-{
-  return (guint32) p[0] | (guint32) p[1] << 8 | (guint32) p[2] << 16
-         | (guint32) p[3] << 24;
-}
-
-/* NULL when fine (or not a BMP); else why the header is refused. */
-static const char *
-bmp_header_problem (int fd, guint64 file_size)
-{
-  guint8 h[BMP_HEADER_BYTES];
-  gssize n;
-  guint32 info_size, data_offset;
-
-  do
-    n = pread (fd, h, sizeof h, 0);
-  while (n < 0 && errno == EINTR);
-  if (n < 18 || h[0] != 'B' || h[1] != 'M')
-    return NULL; /* not a BMP, or too short for the loader to allocate */
-  info_size = le32 (h + 14);
-  data_offset = le32 (h + 10);
-  if (info_size != 12 && info_size != 40 && info_size != 52 && info_size != 56
-      && info_size != 64 && info_size != 108 && info_size != 124)
-    return "unsupported BMP info header size";
-  if (data_offset > file_size)
-    return "BMP pixel data offset past the end of the file";
-  if (info_size >= 40 && n >= 50 && le32 (h + 46) > G_MAXINT32)
-    return "BMP palette size out of range";
-  return NULL;
-}
-
 /* ---- Reduced-size JPEG decoding --------------------------------------------
  *
  * gdk-pixbuf's JPEG loader (io-jpeg.c, 2.42) takes the size asked for with
@@ -513,6 +470,117 @@ hippo_image_params_default (HippoImageParams *params)
   params->min_height = 0;
 }
 
+/* ---- Header checks ---------------------------------------------------------
+ *
+ * Some gdk-pixbuf loaders allocate from header fields before (or without)
+ * asking the size-prepared handler, so the pixel limit and the sanity of
+ * those fields are checked here, before the loader sees any byte:
+ *
+ * - BMP (io-bmp.c, 2.42) sizes its buffer from the info header size (+ 14),
+ *   the offset of the pixel data, and the palette size read as a signed
+ *   number (a negative one becomes a request of almost 4 GB): a 60-byte
+ *   file makes it ask for gigabytes. A file these checks rule out is one
+ *   the loader would refuse anyway.
+ * - WebP (webp-pixbuf-loader 0.0.5) allocates the whole canvas its header
+ *   states even when the handler asks it to stop: 80 bytes made it ask for
+ *   15 GB. The canvas size of a VP8X, VP8L or VP8 first chunk is read here.
+ */
+#define HEADER_PEEK_BYTES 50
+
+static guint32
+le32 (const guint8 *p)
+{
+  return (guint32) p[0] | (guint32) p[1] << 8 | (guint32) p[2] << 16
+         | (guint32) p[3] << 24;
+}
+
+static guint32
+le24 (const guint8 *p)
+{
+  return (guint32) p[0] | (guint32) p[1] << 8 | (guint32) p[2] << 16;
+}
+
+/* NULL when fine; else why the BMP header in h (n bytes) is refused. */
+static const char *
+bmp_header_problem (const guint8 *h, gsize n, guint64 file_size)
+{
+  guint32 info_size = le32 (h + 14);
+
+  if (info_size != 12 && info_size != 40 && info_size != 52 && info_size != 56
+      && info_size != 64 && info_size != 108 && info_size != 124)
+    return "unsupported BMP info header size";
+  if (le32 (h + 10) > file_size)
+    return "BMP pixel data offset past the end of the file";
+  if (info_size >= 40 && n >= 50 && le32 (h + 46) > G_MAXINT32)
+    return "BMP palette size out of range";
+  return NULL;
+}
+
+/* The canvas size a WebP header in h (n >= 30 bytes) states, from its first
+ * chunk; FALSE when that chunk is none of VP8X, VP8L, VP8 (the loader then
+ * refuses the file itself). */
+static gboolean
+webp_header_size (const guint8 *h, guint64 *width, guint64 *height)
+{
+  const guint8 *d = h + 20; /* the first chunk's data */
+
+  if (memcmp (h + 12, "VP8X", 4) == 0)
+    {
+      *width = (guint64) le24 (d + 4) + 1;
+      *height = (guint64) le24 (d + 7) + 1;
+    }
+  else if (memcmp (h + 12, "VP8L", 4) == 0 && d[0] == 0x2f)
+    {
+      guint32 bits = le32 (d + 1);
+      *width = (bits & 0x3fff) + 1;
+      *height = ((bits >> 14) & 0x3fff) + 1;
+    }
+  else if (memcmp (h + 12, "VP8 ", 4) == 0)
+    {
+      *width = (d[6] | (guint32) d[7] << 8) & 0x3fff;
+      *height = (d[8] | (guint32) d[9] << 8) & 0x3fff;
+    }
+  else
+    return FALSE;
+  return TRUE;
+}
+
+/* Checks the header of the file at fd; on a problem sets error and returns
+ * FALSE. */
+static gboolean
+check_header (int fd, guint64 file_size, const char *path,
+              const HippoImageParams *params, GError **error)
+{
+  guint8 h[HEADER_PEEK_BYTES];
+  const char *problem = NULL;
+  gssize n;
+  char *name;
+
+  do
+    n = pread (fd, h, sizeof h, 0);
+  while (n < 0 && errno == EINTR);
+  if (n >= 18 && h[0] == 'B' && h[1] == 'M')
+    problem = bmp_header_problem (h, (gsize) n, file_size);
+  else if (n >= 30 && memcmp (h, "RIFF", 4) == 0
+           && memcmp (h + 8, "WEBP", 4) == 0)
+    {
+      guint64 w, hh;
+
+      if (webp_header_size (h, &w, &hh) && w * hh > params->max_pixels)
+        {
+          set_limit_error (error, path, (int) w, (int) hh, params->max_pixels);
+          return FALSE;
+        }
+    }
+  if (problem == NULL)
+    return TRUE;
+  name = g_filename_display_name (path);
+  g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_IMAGE, "Cannot decode “%s”: %s",
+               name, problem);
+  g_free (name);
+  return FALSE;
+}
+
 /* Feeds the file to the loader.  On failure sets @error; the loader is then
  * closed or left for the caller to close. */
 static gboolean
@@ -607,18 +675,8 @@ hippo_image_load (const char *path, const HippoImageParams *params,
       goto out;
     }
 
-  {
-    const char *problem = bmp_header_problem (fd, (guint64) sb.st_size);
-
-    if (problem != NULL)
-      {
-        char *name = g_filename_display_name (path);
-        g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_IMAGE,
-                     "Cannot decode “%s”: %s", name, problem);
-        g_free (name);
-        goto out;
-      }
-  }
+  if (!check_header (fd, (guint64) sb.st_size, path, params, error))
+    goto out;
 
   loader = gdk_pixbuf_loader_new ();
   g_signal_connect (loader, "size-prepared", G_CALLBACK (on_size_prepared),

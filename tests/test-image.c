@@ -689,6 +689,31 @@ test_decompression_bomb (void)
   g_free (data);
   load_fails (jpg, HIPPO_ERROR_LIMIT);
 
+  /* WebP headers (VP8X canvas, VP8L, VP8) of 60000 x 60000 and
+   * 16383 x 16383: refused from the header, whether a loader exists or not
+   * (webp-pixbuf-loader allocates the canvas even when told to stop) */
+  {
+    static const guint8 webp[][34] = {
+      { 'R',  'I', 'F', 'F', 26,   0,    0,  0,    'W',  'E',
+        'B',  'P', 'V', 'P', '8',  'X',  10, 0,    0,    0,
+        0x10, 0,   0,   0,   0x5f, 0xea, 0,  0x5f, 0xea, 0 },
+      { 'R', 'I', 'F', 'F', 26, 0, 0, 0,    'W',  'E',  'B',  'P', 'V',
+        'P', '8', 'L', 10,  0,  0, 0, 0x2f, 0xfe, 0xff, 0xff, 0x0f },
+      { 'R',  'I',  'F', 'F',  26,   0,    0,    0,    'W',  'E',
+        'B',  'P',  'V', 'P',  '8',  ' ',  10,   0,    0,    0,
+        0x50, 0x02, 0,   0x9d, 0x01, 0x2a, 0xff, 0x3f, 0xff, 0x3f },
+    };
+
+    for (i = 0; i < G_N_ELEMENTS (webp); i++)
+      {
+        g_autofree char *name
+          = g_strdup_printf ("bomb-%" G_GSIZE_FORMAT ".webp", i);
+        g_autofree char *path = write_tmp (name, webp[i], sizeof webp[i]);
+
+        load_fails (path, HIPPO_ERROR_LIMIT);
+      }
+  }
+
   /* the limit is the caller's */
   hippo_image_params_default (&params);
   params.max_pixels = 64 * 64 - 1;
