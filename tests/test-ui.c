@@ -104,7 +104,15 @@ fixture_tear_down (Fixture *f, gconstpointer data)
   g_free (f->dir);
 }
 
-/* Copies N images of CLASS into DIR/CLASS-i.png. */
+/* g_ptr_array_sort() passes pointers to the elements. */
+static int
+compare_names (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+/* Copies the first N images of CLASS (in byte order of their names) into
+ * DIR/CLASS-i.png. */
 static guint
 copy_images (const char *set, const char *cls, guint n, const char *dir)
 {
@@ -119,7 +127,7 @@ copy_images (const char *set, const char *cls, guint n, const char *dir)
   while ((name = g_dir_read_name (d)))
     if (g_str_has_suffix (name, ".png"))
       g_ptr_array_add (names, g_strdup (name));
-  g_ptr_array_sort (names, (GCompareFunc) g_strcmp0);
+  g_ptr_array_sort (names, compare_names);
   for (guint i = 0; i < names->len && done < n; i++)
     {
       g_autofree char *from = g_build_filename (src, names->pdata[i], NULL);
