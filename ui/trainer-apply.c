@@ -266,7 +266,7 @@ on_response (GtkDialog *dialog, int response, Apply *a)
     }
 }
 
-void
+GtkWidget *
 hippo_trainer_apply_dialog (HippoTrainer *t)
 {
   Apply *a = g_new0 (Apply, 1);
@@ -326,4 +326,5 @@ hippo_trainer_apply_dialog (HippoTrainer *t)
   gtk_container_add (GTK_CONTAINER (content), a->status);
   g_signal_connect (a->dialog, "response", G_CALLBACK (on_response), a);
   gtk_widget_show_all (a->dialog);
+  return a->dialog;
 }
