@@ -793,6 +793,19 @@ tag_in_place (const char *path, const char *const *labels,
                    "%s is not a regular file", display);
       goto out;
     }
+  /* The rename below would replace a file whatever its mode: one that may
+   * not be written (no write bit at all, so also for root) is left alone. */
+  if ((st.st_mode & (S_IWUSR | S_IWGRP | S_IWOTH)) == 0
+      || access (target, W_OK) != 0)
+    {
+      g_autofree char *display = g_filename_display_name (path);
+
+      g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_IO,
+                   "%s is read-only; not rewritten (tag with a sidecar "
+                   "instead)",
+                   display);
+      goto out;
+    }
   meta = gexiv2_metadata_new ();
   if (!gexiv2_metadata_open_path (meta, target, &local))
     {

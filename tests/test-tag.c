@@ -739,6 +739,37 @@ test_read_only_folder (void)
   unmount (mnt);
 }
 
+/* A file without write permission (0444, in a writable folder) is not
+ * rewritten in place, not even by root; its sidecar still works. */
+static void
+test_read_only_file (void)
+{
+  g_autofree char *img = make_jpeg_with_metadata (tmpdir, "ro-file.jpg");
+  g_autofree char *sidecar = hippo_tag_sidecar_path (img);
+  g_autofree char *before = NULL;
+  g_autofree char *after = NULL;
+  const char *labels[] = { "cat", NULL };
+  gboolean changed = TRUE;
+  GError *error = NULL;
+
+  g_assert_cmpint (chmod (img, 0444), ==, 0);
+  before = file_sha256 (img);
+  g_assert_false (tag (img, labels, HIPPO_TAG_MODE_IN_PLACE, &changed, &error));
+  g_assert_error (error, HIPPO_ERROR, HIPPO_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, "read-only"));
+  g_assert_nonnull (strstr (error->message, "ro-file.jpg"));
+  g_test_message ("%s", error->message);
+  g_clear_error (&error);
+  g_assert_false (changed);
+  after = file_sha256 (img);
+  g_assert_cmpstr (before, ==, after);
+  g_assert_cmpint (count_temp_files (tmpdir), ==, 0);
+  g_assert_true (tag (img, labels, HIPPO_TAG_MODE_SIDECAR, &changed, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_test (sidecar, G_FILE_TEST_IS_REGULAR));
+  g_assert_cmpint (chmod (img, 0644), ==, 0);
+}
+
 /* Fills the file system of DIR up to KEEP bytes free (tmpfs accounts in
  * pages). */
 static void
@@ -924,6 +955,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tag/in-place/png-symlink", test_in_place_png_and_symlink);
   g_test_add_func ("/tag/in-place/unsupported", test_in_place_unsupported);
   g_test_add_func ("/tag/fault/read-only-folder", test_read_only_folder);
+  g_test_add_func ("/tag/fault/read-only-file", test_read_only_file);
   g_test_add_func ("/tag/fault/full-disk", test_full_disk);
   ret = g_test_run ();
   {
