@@ -334,7 +334,12 @@ on_name_response (GtkDialog *dialog, int response, NameDialog *d)
                       : hippo_trainer_add_class (d->t, name, &error);
       if (!ok)
         {
-          gtk_label_set_text (GTK_LABEL (d->error), error->message);
+          /* the project is the one in the title bar */
+          const char *why = error->message;
+          if (g_str_has_prefix (why, d->t->project_path)
+              && g_str_has_prefix (why + strlen (d->t->project_path), ": "))
+            why += strlen (d->t->project_path) + 2;
+          gtk_label_set_text (GTK_LABEL (d->error), why);
           gtk_widget_show (d->error);
           gtk_widget_grab_focus (d->entry);
           return;

@@ -81,6 +81,9 @@ void hippo_trainer_post_error (HippoTrainer *t, const char *fmt, ...)
   G_GNUC_PRINTF (2, 3);
 /* Work queued or running (labels, training, classifying, scanning). */
 gboolean hippo_trainer_is_busy (HippoTrainer *t);
+/* Train while not training; Cancel while training, classifying or
+ * applying. */
+void hippo_trainer_update_buttons (HippoTrainer *t);
 
 /* --- trainer-classes.c --------------------------------------------------
  * The classes panel: add, rename, delete, recolour, the examples per

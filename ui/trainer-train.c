@@ -137,14 +137,6 @@ flush_results (ClassifyJob *j)
   hippo_trainer_post (j->t, apply_results, b, result_batch_free);
 }
 
-static void
-update_buttons (HippoTrainer *t)
-{
-  gtk_widget_set_sensitive (t->train_button, !t->busy_train);
-  gtk_widget_set_sensitive (
-    t->cancel_button, t->busy_train || t->n_predict_jobs > 0 || t->busy_apply);
-}
-
 typedef struct
 {
   HippoTrainer *t;
@@ -186,7 +178,7 @@ job_finished (gpointer data)
     t->busy_train = FALSE;
   else
     t->n_predict_jobs--;
-  update_buttons (t);
+  hippo_trainer_update_buttons (t);
   if (d->error)
     {
       g_free (t->last_error);
@@ -422,7 +414,7 @@ hippo_trainer_train (HippoTrainer *t)
   if (t->busy_train)
     return;
   t->busy_train = TRUE;
-  update_buttons (t);
+  hippo_trainer_update_buttons (t);
   gtk_progress_bar_set_fraction (GTK_PROGRESS_BAR (t->progress), 0);
   gtk_progress_bar_set_text (GTK_PROGRESS_BAR (t->progress), "Training");
   hippo_trainer_set_status (t, "Training…");
@@ -440,7 +432,7 @@ hippo_trainer_predict (HippoTrainer *t, GPtrArray *items)
     return;
   j = classify_job_new (t, items, FALSE);
   t->n_predict_jobs++;
-  update_buttons (t);
+  hippo_trainer_update_buttons (t);
   hippo_worker_push (t->worker, run_classify_job, j, classify_job_end, TRUE);
 }
 

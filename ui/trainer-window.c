@@ -56,6 +56,15 @@ hippo_trainer_is_busy (HippoTrainer *t)
          || hippo_worker_get_pending (t->worker) > 0;
 }
 
+void
+hippo_trainer_update_buttons (HippoTrainer *t)
+{
+  gtk_widget_set_sensitive (t->train_button, !t->busy_train);
+  gtk_widget_set_sensitive (t->cancel_button, t->busy_train
+                                                || t->n_predict_jobs > 0
+                                                || t->busy_apply);
+}
+
 /* ------------------------------------------------------------ reports */
 
 /* A job's report to the main thread; skipped once the window is gone. */
