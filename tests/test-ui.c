@@ -1,7 +1,9 @@
 /* The trainer driven through its real widgets under Xvfb (run by
- * tests/ui/run-ui-tests): classes, labelling by key presses, undo,
- * training with predictions on the thumbnails, reopening the project; and
- * the 5,000-image folder: first thumbnails and main-loop gaps. */
+ * tests/ui/run-ui-tests): labelling by key presses, undo, training with
+ * predictions on the thumbnails, the same outcome on every run and under
+ * load, reopening the project (labels and predictions), the class dialogs,
+ * the Apply dialog (preview, then tag or sort), and the 5,000-image folder:
+ * first thumbnails and main-loop gaps. */
 #include "trainer-private.h"
 
 #include <glib/gstdio.h>
@@ -55,6 +57,16 @@ static gboolean
 idle_done (gpointer data)
 {
   return !hippo_trainer_is_busy (data);
+}
+
+/* Waits for the trainer's work, then for what it posted to the main loop. */
+static void
+wait_idle (HippoTrainer *t, double seconds)
+{
+  spin_until (idle_done, t, seconds);
+  g_assert_false (hippo_trainer_is_busy (t));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
 }
 
 static void
@@ -112,9 +124,10 @@ compare_names (gconstpointer a, gconstpointer b)
 }
 
 /* Copies the first N images of CLASS (in byte order of their names) into
- * DIR/CLASS-i.png. */
+ * DIR under their own names, adding the names to @copied. */
 static guint
-copy_images (const char *set, const char *cls, guint n, const char *dir)
+copy_images_named (const char *set, const char *cls, guint n, const char *dir,
+                   GPtrArray *copied)
 {
   g_autofree char *src = g_build_filename (datasets (), set, cls, NULL);
   g_autoptr (GDir) d = g_dir_open (src, 0, NULL);
@@ -128,20 +141,44 @@ copy_images (const char *set, const char *cls, guint n, const char *dir)
     if (g_str_has_suffix (name, ".png"))
       g_ptr_array_add (names, g_strdup (name));
   g_ptr_array_sort (names, compare_names);
+  for (guint i = 1; i < names->len; i++)
+    g_assert_cmpint (strcmp (names->pdata[i - 1], names->pdata[i]), <, 0);
   for (guint i = 0; i < names->len && done < n; i++)
     {
       g_autofree char *from = g_build_filename (src, names->pdata[i], NULL);
-      g_autofree char *base = g_strdup_printf ("%s-%02u.png", cls, i);
-      g_autofree char *to = g_build_filename (dir, base, NULL);
+      g_autofree char *to = g_build_filename (dir, names->pdata[i], NULL);
       gchar *bytes;
       gsize len;
+      g_assert_false (g_file_test (to, G_FILE_TEST_EXISTS));
       if (g_file_get_contents (from, &bytes, &len, NULL))
         {
-          g_file_set_contents (to, bytes, len, NULL);
+          g_assert_true (g_file_set_contents (to, bytes, len, NULL));
           g_free (bytes);
+          g_ptr_array_add (copied, g_strdup (names->pdata[i]));
           done++;
         }
     }
+  return done;
+}
+
+/* The same, renamed CLASS-i.png (i in the sorted order) in DIR. */
+static guint
+copy_images (const char *set, const char *cls, guint n, const char *dir)
+{
+  g_autoptr (GPtrArray) copied = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *tmp = g_build_filename (dir, ".copying", NULL);
+  guint done;
+
+  g_mkdir (tmp, 0755);
+  done = copy_images_named (set, cls, n, tmp, copied);
+  for (guint i = 0; i < copied->len; i++)
+    {
+      g_autofree char *from = g_build_filename (tmp, copied->pdata[i], NULL);
+      g_autofree char *base = g_strdup_printf ("%s-%02u.png", cls, i);
+      g_autofree char *to = g_build_filename (dir, base, NULL);
+      g_assert_cmpint (g_rename (from, to), ==, 0);
+    }
+  g_assert_cmpint (g_rmdir (tmp), ==, 0);
   return done;
 }
 
@@ -154,39 +191,315 @@ grid_index_of_name (HippoTrainer *t, const char *name)
   return -1;
 }
 
-static void
-test_label_train_undo_reopen (Fixture *f, gconstpointer data)
+static HippoTrainerItem *
+item_named (HippoTrainer *t, const char *name)
 {
-  g_autofree char *images = g_build_filename (f->dir, "images", NULL);
-  g_autofree char *project = g_build_filename (f->dir, "t.hippotag", NULL);
-  g_autoptr (GError) error = NULL;
-  const char *classes[] = { "animals", "vehicles", "food" };
-  GtkWidget *window;
-  HippoTrainer *t;
-  guint n_pred = 0, n_right = 0;
-  int i;
+  for (guint i = 0; i < t->items->len; i++)
+    {
+      HippoTrainerItem *it = t->items->pdata[i];
+      if (strcmp (it->name, name) == 0)
+        return it;
+    }
+  return NULL;
+}
 
-  if (!have_display ())
-    return;
-  g_mkdir (images, 0755);
+static gint64
+class_id (HippoTrainer *t, guint position)
+{
+  g_assert_cmpuint (position, <, t->classes->len);
+  return ((HippoClassInfo *) t->classes->pdata[position])->id;
+}
+
+/* --- the widgets of dialogs ---------------------------------------------- */
+
+static void
+collect (GtkWidget *w, gpointer data)
+{
+  GPtrArray *out = data;
+
+  g_ptr_array_add (out, w);
+  if (GTK_IS_CONTAINER (w))
+    gtk_container_forall (GTK_CONTAINER (w), collect, out);
+}
+
+/* The @n-th (0-based) widget of exactly @type (not a subclass: a radio
+ * button is no check button here) inside @root, depth first. */
+static GtkWidget *
+find_widget (GtkWidget *root, GType type, guint n)
+{
+  g_autoptr (GPtrArray) all = g_ptr_array_new ();
+
+  collect (root, all);
+  for (guint i = 0; i < all->len; i++)
+    if (G_OBJECT_TYPE (all->pdata[i]) == type && n-- == 0)
+      return all->pdata[i];
+  return NULL;
+}
+
+/* The button inside @root whose label (mnemonic and all) starts with
+ * @prefix. */
+static GtkWidget *
+find_button (GtkWidget *root, const char *prefix)
+{
+  g_autoptr (GPtrArray) all = g_ptr_array_new ();
+
+  collect (root, all);
+  for (guint i = 0; i < all->len; i++)
+    if (GTK_IS_BUTTON (all->pdata[i])
+        && g_str_has_prefix (gtk_button_get_label (all->pdata[i])
+                               ? gtk_button_get_label (all->pdata[i])
+                               : "",
+                             prefix))
+      return all->pdata[i];
+  g_error ("no button \"%s…\"", prefix);
+}
+
+/* The shown dialog of @parent titled @title, or NULL. */
+static GtkWidget *
+find_dialog (GtkWidget *parent, const char *title)
+{
+  GList *tops = gtk_window_list_toplevels ();
+  GtkWidget *found = NULL;
+
+  for (GList *l = tops; l && !found; l = l->next)
+    if (GTK_IS_DIALOG (l->data)
+        && gtk_window_get_transient_for (l->data) == GTK_WINDOW (parent)
+        && gtk_widget_get_visible (l->data)
+        && g_strcmp0 (gtk_window_get_title (l->data), title) == 0)
+      found = l->data;
+  g_list_free (tops);
+  return found;
+}
+
+/* The shown message dialog of @parent, or NULL. */
+static GtkWidget *
+find_message_dialog (GtkWidget *parent)
+{
+  GList *tops = gtk_window_list_toplevels ();
+  GtkWidget *found = NULL;
+
+  for (GList *l = tops; l && !found; l = l->next)
+    if (GTK_IS_MESSAGE_DIALOG (l->data)
+        && gtk_window_get_transient_for (l->data) == GTK_WINDOW (parent)
+        && gtk_widget_get_visible (l->data))
+      found = l->data;
+  g_list_free (tops);
+  return found;
+}
+
+/* Clicks a dialog's button, as a user can: only a sensitive one. */
+static void
+click_response (GtkWidget *dialog, int response)
+{
+  GtkWidget *b
+    = gtk_dialog_get_widget_for_response (GTK_DIALOG (dialog), response);
+
+  g_assert_nonnull (b);
+  g_assert_true (gtk_widget_is_sensitive (b));
+  gtk_button_clicked (GTK_BUTTON (b));
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+}
+
+static gboolean
+response_sensitive (GtkWidget *dialog, int response)
+{
+  return gtk_widget_is_sensitive (
+    gtk_dialog_get_widget_for_response (GTK_DIALOG (dialog), response));
+}
+
+/* The row of the class list that shows class @id. */
+static GtkWidget *
+class_row (HippoTrainer *t, gint64 id)
+{
+  GtkListBoxRow *row;
+
+  for (int i = 0;
+       (row = gtk_list_box_get_row_at_index (GTK_LIST_BOX (t->class_list), i))
+       != NULL;
+       i++)
+    {
+      GtkWidget *child = gtk_bin_get_child (GTK_BIN (row));
+      if ((gint64) GPOINTER_TO_SIZE (g_object_get_data (G_OBJECT (child), "id"))
+          == id)
+        return GTK_WIDGET (row);
+    }
+  return NULL;
+}
+
+/* --- what the project holds --------------------------------------------- */
+
+/* Checks that the features cached for @path are its own: those of a
+ * session of the test's (one thread, one image) on the file alone. */
+static void
+assert_features_of (HippoProject *project, const char *path)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *model_id
+    = hippo_project_get_string (project, HIPPO_SETTING_MODEL_ID, NULL, &error);
+  g_autofree char *layers
+    = hippo_project_get_string (project, HIPPO_SETTING_LAYERS, NULL, &error);
+  g_autofree char *hash = hippo_project_hash_file (project, path, &error);
+  g_autoptr (HippoModel) model = hippo_model_load (HIPPO_DEFAULT_MODEL, &error);
+  g_autoptr (HippoSession) session = NULL;
+  g_autofree float *input = NULL;
+  g_autofree float *cached = NULL;
+  g_autofree float *ref = NULL;
+  HippoSessionParams sp;
+  guint dim = 0;
+  double worst = 0, scale = 0;
+  int w, h;
+
+  g_assert_no_error (error);
+  g_assert_cmpstr (hippo_model_get_id (model), ==, model_id);
+  hippo_session_params_default (&sp);
+  sp.layers = layers;
+  session = hippo_session_new (model, &sp, &error);
+  g_assert_no_error (error);
+  hippo_model_get_input_size (model, &w, &h);
+  input = g_new (float, (gsize) w *h * 3);
+  g_assert_true (hippo_image_load_input (model, path, input, &error));
+  g_assert_no_error (error);
+  ref = g_new (float, hippo_session_get_dim (session));
+  g_assert_true (hippo_session_run (session, input, 1, ref, &error));
+  g_assert_no_error (error);
+  /* the cache is keyed by the resolved layer names */
+  g_assert_true (hippo_project_get_features (
+    project, hash, model_id, hippo_session_get_layers (session),
+    HIPPO_PREPROCESS_VERSION, &cached, &dim, &error));
+  g_assert_no_error (error);
+  g_assert_nonnull (cached);
+  g_assert_cmpuint (dim, ==, hippo_session_get_dim (session));
+  for (guint i = 0; i < dim; i++)
+    {
+      worst = MAX (worst, fabs (cached[i] - ref[i]));
+      scale = MAX (scale, fabs (ref[i]));
+    }
+  if (worst > 1e-5 * MAX (scale, 1e-3))
+    g_error ("the features cached for %s are not its own: worst |error| %g "
+             "(max |value| %g)",
+             path, worst, scale);
+}
+
+/* "NAME=CLASS" of every example, sorted. */
+static char *
+examples_text (HippoProject *project)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) ex
+    = hippo_project_list_examples (project, NULL, &error);
+  g_autoptr (GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
+
+  g_assert_no_error (error);
+  for (guint i = 0; i < ex->len; i++)
+    {
+      HippoExample *e = ex->pdata[i];
+      g_autofree char *base = g_path_get_basename (e->path);
+      g_ptr_array_add (lines, g_strdup_printf ("%s=%s", base, e->class_name));
+    }
+  g_ptr_array_sort (lines, compare_names);
+  g_ptr_array_add (lines, NULL);
+  return g_strjoinv (" ", (char **) lines->pdata);
+}
+
+/* "NAME CLASS CONFIDENCE" of every image in the grid, in order. */
+static char *
+predictions_text (HippoTrainer *t)
+{
+  GString *s = g_string_new (NULL);
+
+  for (guint i = 0; i < t->items->len; i++)
+    {
+      HippoTrainerItem *it = t->items->pdata[i];
+      const HippoClassInfo *c = hippo_trainer_lookup_class (t, it->pred_id);
+      g_string_append_printf (s, "%s %s %.6f\n", it->name, c ? c->name : "-",
+                              it->confidence);
+    }
+  return g_string_free (s, FALSE);
+}
+
+/* "NAME CLASS CONFIDENCE" of every image of @dir (sorted), each classified
+ * alone by a classifier of its own on @project. */
+static gboolean
+append_prediction (guint index, const char *path, const HippoPrediction *p,
+                   const GError *error, gpointer user_data)
+{
+  g_autofree char *base = g_path_get_basename (path);
+
+  g_assert_no_error ((GError *) error);
+  g_assert_nonnull (p);
+  g_string_append_printf (user_data, "%s %s %.6f\n", base, p->label,
+                          p->confidence);
+  return TRUE;
+}
+
+static char *
+classify_alone (const char *project, const char *dir)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (HippoClassifier) c = hippo_classifier_open (project, NULL, &error);
+  g_autoptr (GPtrArray) paths = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GDir) d = g_dir_open (dir, 0, &error);
+  GString *s = g_string_new (NULL);
+  const char *name;
+
+  g_assert_no_error (error);
+  while ((name = g_dir_read_name (d)))
+    if (g_str_has_suffix (name, ".png"))
+      g_ptr_array_add (paths, g_build_filename (dir, name, NULL));
+  g_ptr_array_sort (paths, compare_names);
+  for (guint i = 0; i < paths->len; i++)
+    {
+      g_assert_true (hippo_classifier_classify_files (
+        c, (const char *const *) &paths->pdata[i], 1, append_prediction, s,
+        &error));
+      g_assert_no_error (error);
+    }
+  return g_string_free (s, FALSE);
+}
+
+/* --- labelling, training, reopening --------------------------------------- */
+
+static const char *const scenario_classes[] = { "animals", "vehicles", "food" };
+
+/* Copies 8 stamps of each class into DIR/images; FALSE (skipped loudly)
+ * without the data set. */
+static gboolean
+scenario_images (const char *dir, char **images)
+{
+  *images = g_build_filename (dir, "images", NULL);
+  g_mkdir (*images, 0755);
   for (guint c = 0; c < 3; c++)
-    if (copy_images ("tuxpaint-stamps", classes[c], 8, images) < 8)
+    if (copy_images ("tuxpaint-stamps", scenario_classes[c], 8, *images) < 8)
       {
         g_test_skip ("SKIPPED LOUDLY: the tuxpaint-stamps data set is "
                      "missing (HIPPOTAG_SHARED)");
-        return;
+        return FALSE;
       }
-  window = hippo_trainer_window_new (NULL, project, &error);
+  return TRUE;
+}
+
+/* A new project in @project on @images: three classes, each run of 8
+ * labelled by its key with Shift+Right, food-03 wrongly labelled and undone
+ * (Ctrl+Z), vehicles-07 unlabelled (Backspace), then Ctrl+T. Leaves the
+ * window open, trained. */
+static GtkWidget *
+label_and_train (const char *project, const char *images)
+{
+  g_autoptr (GError) error = NULL;
+  GtkWidget *window = hippo_trainer_window_new (NULL, project, &error);
+  HippoTrainer *t;
+  int i;
+
   g_assert_no_error (error);
   t = hippo_trainer_from_window (window);
   gtk_widget_show (window);
-  hippo_trainer_add_files (window, (const char *const *) &images, 1);
-  spin_until (idle_done, t, 10);
+  hippo_trainer_add_files (window, &images, 1);
+  wait_idle (t, 10);
   g_assert_cmpuint (hippo_thumb_grid_get_n_items (t->grid), ==, 24);
-
   for (guint c = 0; c < 3; c++)
     {
-      g_assert_true (hippo_trainer_add_class (t, classes[c], &error));
+      g_assert_true (hippo_trainer_add_class (t, scenario_classes[c], &error));
       g_assert_no_error (error);
     }
   g_assert_cmpuint (t->classes->len, ==, 3);
@@ -196,16 +509,18 @@ test_label_train_undo_reopen (Fixture *f, gconstpointer data)
   gtk_widget_grab_focus (hippo_thumb_grid_get_area (t->grid));
   for (guint c = 0; c < 3; c++)
     {
-      g_autofree char *first = g_strdup_printf ("%s-00.png", classes[c]);
-      guint key = GDK_KEY_1 + c;
+      g_autofree char *first
+        = g_strdup_printf ("%s-00.png", scenario_classes[c]);
       i = grid_index_of_name (t, first);
       g_assert_cmpint (i, >=, 0);
       hippo_thumb_grid_set_cursor (t->grid, i, FALSE);
       for (guint k = 0; k < 7; k++)
         send_key (window, GDK_KEY_Right, GDK_SHIFT_MASK);
-      send_key (window, key, 0);
+      send_key (window, GDK_KEY_1 + c, 0);
+      /* the key's class is selected in the panel */
+      g_assert_cmpint (hippo_trainer_get_selected_class (t), ==,
+                       class_id (t, c));
     }
-  /* the cursor moved on to the image after the last labelled one */
   for (guint j = 0; j < 24; j++)
     g_assert_cmpint (hippo_thumb_grid_get_item (t->grid, j)->label_id, !=, 0);
 
@@ -214,27 +529,87 @@ test_label_train_undo_reopen (Fixture *f, gconstpointer data)
   hippo_thumb_grid_set_cursor (t->grid, i, FALSE);
   send_key (window, GDK_KEY_1, 0); /* wrongly "animals" */
   g_assert_cmpint (hippo_thumb_grid_get_item (t->grid, i)->label_id, ==,
-                   ((HippoClassInfo *) t->classes->pdata[0])->id);
+                   class_id (t, 0));
+  /* the cursor moved on to the next image */
+  g_assert_cmpint (hippo_thumb_grid_get_cursor (t->grid), ==, i + 1);
   send_key (window, GDK_KEY_z, GDK_CONTROL_MASK);
   g_assert_cmpint (hippo_thumb_grid_get_item (t->grid, i)->label_id, ==,
-                   ((HippoClassInfo *) t->classes->pdata[2])->id);
+                   class_id (t, 2));
   /* Backspace unlabels one */
   i = grid_index_of_name (t, "vehicles-07.png");
   hippo_thumb_grid_set_cursor (t->grid, i, FALSE);
   send_key (window, GDK_KEY_BackSpace, 0);
   g_assert_cmpint (hippo_thumb_grid_get_item (t->grid, i)->label_id, ==, 0);
-  spin_until (idle_done, t, 60);
+  wait_idle (t, 60);
   g_assert_null (t->last_error);
   for (guint c = 0; c < 3; c++)
     g_assert_cmpuint (((HippoClassInfo *) t->classes->pdata[c])->n_examples, ==,
                       c == 1 ? 7 : 8);
+  /* the panel kept the last key's class selected while the counts
+   * changed */
+  g_assert_cmpint (hippo_trainer_get_selected_class (t), ==, class_id (t, 0));
 
-  /* train: Ctrl+T, wait for the worker, predictions on every thumbnail */
   send_key (window, GDK_KEY_t, GDK_CONTROL_MASK);
   g_assert_true (t->busy_train);
-  spin_until (idle_done, t, 120);
+  g_assert_false (gtk_widget_get_sensitive (t->train_button));
+  g_assert_true (gtk_widget_get_sensitive (t->cancel_button));
+  wait_idle (t, 120);
   g_assert_null (t->last_error);
   g_assert_nonnull (t->metrics_json);
+  g_assert_true (gtk_widget_get_sensitive (t->train_button));
+  g_assert_false (gtk_widget_get_sensitive (t->cancel_button));
+  return window;
+}
+
+/* What the project holds after label_and_train(): exactly these examples,
+ * each with the features of its own file. */
+static void
+assert_scenario_project (HippoTrainer *t, const char *images)
+{
+  g_autofree char *have = examples_text (t->project);
+  g_autoptr (GPtrArray) want = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *want_text = NULL;
+  g_autoptr (GPtrArray) ex
+    = hippo_project_list_examples (t->project, NULL, NULL);
+  g_autofree char *v07 = g_build_filename (images, "vehicles-07.png", NULL);
+
+  for (guint c = 0; c < 3; c++)
+    for (guint k = 0; k < 8; k++)
+      if (!(c == 1 && k == 7))
+        g_ptr_array_add (want,
+                         g_strdup_printf ("%s-%02u.png=%s", scenario_classes[c],
+                                          k, scenario_classes[c]));
+  g_ptr_array_sort (want, compare_names);
+  g_ptr_array_add (want, NULL);
+  want_text = g_strjoinv (" ", (char **) want->pdata);
+  g_assert_cmpstr (have, ==, want_text);
+  for (guint i = 0; i < ex->len; i++)
+    assert_features_of (t->project, ((HippoExample *) ex->pdata[i])->path);
+  /* labelled, then unlabelled: still cached, and its own */
+  assert_features_of (t->project, v07);
+}
+
+static void
+test_label_train_undo_reopen (Fixture *f, gconstpointer data)
+{
+  g_autofree char *images = NULL;
+  g_autofree char *more = g_build_filename (f->dir, "more", NULL);
+  g_autofree char *project = g_build_filename (f->dir, "t.hippotag", NULL);
+  g_autofree char *shown = NULL;
+  g_autofree char *reshown = NULL;
+  g_autofree char *independent = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (HippoHeadRecord) head = NULL;
+  g_autoptr (HippoHeadRecord) head_after = NULL;
+  GtkWidget *window;
+  HippoTrainer *t;
+  guint n_pred = 0, n_right = 0;
+
+  if (!have_display () || !scenario_images (f->dir, &images))
+    return;
+  window = label_and_train (project, images);
+  t = hippo_trainer_from_window (window);
+  assert_scenario_project (t, images);
   for (guint j = 0; j < t->items->len; j++)
     {
       HippoTrainerItem *it = t->items->pdata[j];
@@ -245,35 +620,604 @@ test_label_train_undo_reopen (Fixture *f, gconstpointer data)
       if (it->label_id == 0)
         g_assert_false (isnan (it->uncertainty));
     }
-  g_test_message ("predictions: %u of 24; %u of 23 labelled agree", n_pred,
-                  n_right);
+  g_test_message ("predictions: %u of 24; %u of 23 labelled agree; "
+                  "vehicles-07 %.3f",
+                  n_pred, n_right,
+                  item_named (t, "vehicles-07.png")->confidence);
   g_assert_cmpuint (n_pred, ==, 24);
   g_assert_cmpuint (n_right, >=, 20);
   /* the unlabelled one is predicted as a vehicle */
-  i = grid_index_of_name (t, "vehicles-07.png");
-  g_assert_cmpint (hippo_thumb_grid_get_item (t->grid, i)->pred_id, ==,
-                   ((HippoClassInfo *) t->classes->pdata[1])->id);
+  g_assert_cmpint (item_named (t, "vehicles-07.png")->pred_id, ==,
+                   class_id (t, 1));
   hippo_trainer_set_filter (t, "unlabelled");
   g_assert_cmpuint (hippo_thumb_grid_get_n_items (t->grid), ==, 1);
   hippo_trainer_set_filter (t, "all");
+  shown = predictions_text (t);
   gtk_widget_destroy (window);
 
-  /* reopen: the labels persisted */
+  /* the grid showed what the stored head predicts, file by file, as the
+   * CLI would */
+  independent = classify_alone (project, images);
+  g_assert_cmpstr (shown, ==, independent);
+
+  /* reopen: labels and the stored head's predictions, without training */
+  {
+    g_autoptr (HippoProject) p
+      = hippo_project_open (project, HIPPO_PROJECT_OPEN_DEFAULT, &error);
+    g_assert_no_error (error);
+    head = hippo_project_load_head (p, &error);
+    g_assert_no_error (error);
+    g_assert_false (head->stale);
+  }
   window = hippo_trainer_window_new (NULL, project, &error);
   g_assert_no_error (error);
   t = hippo_trainer_from_window (window);
   for (guint c = 0; c < 3; c++)
     g_assert_cmpuint (((HippoClassInfo *) t->classes->pdata[c])->n_examples, ==,
                       c == 1 ? 7 : 8);
+  g_assert_nonnull (t->metrics_json);
   gtk_widget_show (window);
   hippo_trainer_add_files (window, (const char *const *) &images, 1);
-  spin_until (idle_done, t, 10);
-  i = grid_index_of_name (t, "food-03.png");
-  g_assert_cmpint (hippo_thumb_grid_get_item (t->grid, i)->label_id, ==,
-                   ((HippoClassInfo *) t->classes->pdata[2])->id);
-  i = grid_index_of_name (t, "vehicles-07.png");
-  g_assert_cmpint (hippo_thumb_grid_get_item (t->grid, i)->label_id, ==, 0);
-  g_assert_nonnull (t->metrics_json);
+  wait_idle (t, 60);
+  g_assert_null (t->last_error);
+  g_assert_false (t->busy_train);
+  g_assert_cmpint (item_named (t, "food-03.png")->label_id, ==,
+                   class_id (t, 2));
+  g_assert_cmpint (item_named (t, "vehicles-07.png")->label_id, ==, 0);
+  reshown = predictions_text (t);
+  g_assert_cmpstr (reshown, ==, shown);
+  for (guint j = 0; j < t->items->len; j++)
+    g_assert_false (
+      isnan (((HippoTrainerItem *) t->items->pdata[j])->uncertainty));
+  g_assert_nonnull (strstr (gtk_label_get_text (GTK_LABEL (t->status)),
+                            "predictions of the last training"));
+  /* shown, not trained again */
+  head_after = hippo_project_load_head (t->project, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (head_after->trained_at, ==, head->trained_at);
+  g_assert_true (g_bytes_equal (head_after->blob, head->blob));
+
+  /* a label change makes the head stale: images added now get no
+   * prediction, and the status says why */
+  hippo_thumb_grid_set_cursor (t->grid, grid_index_of_name (t, "food-00.png"),
+                               FALSE);
+  gtk_widget_grab_focus (hippo_thumb_grid_get_area (t->grid));
+  send_key (window, GDK_KEY_BackSpace, 0);
+  wait_idle (t, 30);
+  g_mkdir (more, 0755);
+  g_assert_cmpuint (copy_images ("tuxpaint-stamps", "plants", 2, more), ==, 2);
+  hippo_trainer_add_files (window, (const char *const *) &more, 1);
+  wait_idle (t, 30);
+  g_assert_cmpuint (t->items->len, ==, 26);
+  g_assert_cmpint (item_named (t, "plants-00.png")->pred_id, ==, 0);
+  g_assert_cmpint (item_named (t, "plants-01.png")->pred_id, ==, 0);
+  g_assert_nonnull (
+    strstr (gtk_label_get_text (GTK_LABEL (t->status)), "train (Ctrl+T)"));
+  gtk_widget_destroy (window);
+}
+
+/* --- the same outcome on every run, under load ---------------------------- */
+
+static gpointer
+spin_cpu (gpointer data)
+{
+  volatile guint64 x = 0;
+
+  while (!g_atomic_int_get ((gint *) data))
+    x++;
+  return NULL;
+}
+
+static void
+test_deterministic_under_load (Fixture *f, gconstpointer data)
+{
+  g_autofree char *images = NULL;
+  g_autofree char *first_metrics = NULL;
+  g_autofree char *first_predictions = NULL;
+  GThread *burners[2];
+  gint stop = 0;
+  const guint runs = 3;
+
+  if (!have_display () || !scenario_images (f->dir, &images))
+    return;
+  /* two threads that keep both cores of the test machine busy, so the
+   * worker, the decoders and the engine's threads interleave differently
+   * on every run */
+  for (guint b = 0; b < G_N_ELEMENTS (burners); b++)
+    burners[b] = g_thread_new ("burn", spin_cpu, &stop);
+  for (guint run = 0; run < runs; run++)
+    {
+      g_autofree char *name = g_strdup_printf ("run%u.hippotag", run);
+      g_autofree char *project = g_build_filename (f->dir, name, NULL);
+      g_autofree char *predictions = NULL;
+      gint64 t0 = g_get_monotonic_time ();
+      GtkWidget *window = label_and_train (project, images);
+      HippoTrainer *t = hippo_trainer_from_window (window);
+
+      assert_scenario_project (t, images);
+      predictions = predictions_text (t);
+      g_test_message ("run %u under load: %.2f s, vehicles-07 %s %.4f", run,
+                      (g_get_monotonic_time () - t0) / 1e6,
+                      hippo_trainer_lookup_class (
+                        t, item_named (t, "vehicles-07.png")->pred_id)
+                        ->name,
+                      item_named (t, "vehicles-07.png")->confidence);
+      if (run == 0)
+        {
+          first_metrics = g_strdup (t->metrics_json);
+          first_predictions = g_steal_pointer (&predictions);
+        }
+      else
+        {
+          g_assert_cmpstr (t->metrics_json, ==, first_metrics);
+          g_assert_cmpstr (predictions, ==, first_predictions);
+        }
+      gtk_widget_destroy (window);
+    }
+  g_atomic_int_set (&stop, 1);
+  for (guint b = 0; b < G_N_ELEMENTS (burners); b++)
+    g_thread_join (burners[b]);
+}
+
+/* --- the class dialogs and keys 1-9 ------------------------------------- */
+
+static void
+add_class_by_dialog (HippoTrainer *t, const char *name)
+{
+  GtkWidget *dialog;
+
+  gtk_button_clicked (GTK_BUTTON (t->add_class_button));
+  dialog = find_dialog (t->window, "Add class");
+  g_assert_nonnull (dialog);
+  gtk_entry_set_text (GTK_ENTRY (find_widget (dialog, GTK_TYPE_ENTRY, 0)),
+                      name);
+  click_response (dialog, GTK_RESPONSE_ACCEPT);
+}
+
+static void
+test_class_dialogs (Fixture *f, gconstpointer data)
+{
+  g_autofree char *images = g_build_filename (f->dir, "images", NULL);
+  g_autofree char *project = g_build_filename (f->dir, "c.hippotag", NULL);
+  g_autoptr (GError) error = NULL;
+  g_autoptr (HippoClassInfo) info = NULL;
+  GtkWidget *window, *dialog, *swatch, *label;
+  HippoTrainer *t;
+  gint64 dogs, wolves;
+  GdkRGBA rgba, shown;
+  const char *cname;
+
+  if (!have_display ())
+    return;
+  g_mkdir (images, 0755);
+  if (copy_images ("tuxpaint-stamps", "animals", 12, images) < 12)
+    {
+      g_test_skip ("SKIPPED LOUDLY: the tuxpaint-stamps data set is missing");
+      return;
+    }
+  window = hippo_trainer_window_new (NULL, project, &error);
+  g_assert_no_error (error);
+  t = hippo_trainer_from_window (window);
+  gtk_widget_show (window);
+  hippo_trainer_add_files (window, (const char *const *) &images, 1);
+  wait_idle (t, 10);
+  gtk_widget_grab_focus (hippo_thumb_grid_get_area (t->grid));
+
+  /* a key without a class says so and labels nothing */
+  hippo_thumb_grid_set_cursor (t->grid, 0, FALSE);
+  send_key (window, GDK_KEY_1, 0);
+  g_assert_cmpint (hippo_thumb_grid_get_item (t->grid, 0)->label_id, ==, 0);
+  g_assert_nonnull (
+    strstr (gtk_label_get_text (GTK_LABEL (t->status)), "No class number 1"));
+
+  /* Add: the button, the dialog, its entry and button */
+  add_class_by_dialog (t, "cats");
+  g_assert_null (find_dialog (window, "Add class"));
+  add_class_by_dialog (t, "dogs");
+  g_assert_cmpuint (t->classes->len, ==, 2);
+  dogs = class_id (t, 1);
+  g_assert_cmpstr (hippo_trainer_lookup_class (t, dogs)->name, ==, "dogs");
+  /* the new class is selected, in the filter too */
+  g_assert_cmpint (hippo_trainer_get_selected_class (t), ==, dogs);
+  {
+    g_autofree char *id = g_strdup_printf ("class:%" G_GINT64_FORMAT, dogs);
+    hippo_trainer_set_filter (t, id);
+    g_assert_cmpstr (t->filter, ==, id);
+    hippo_trainer_set_filter (t, "all");
+  }
+  /* a taken name (case does not count) keeps the dialog open, saying why */
+  gtk_button_clicked (GTK_BUTTON (t->add_class_button));
+  dialog = find_dialog (window, "Add class");
+  gtk_entry_set_text (GTK_ENTRY (find_widget (dialog, GTK_TYPE_ENTRY, 0)),
+                      "Cats");
+  click_response (dialog, GTK_RESPONSE_ACCEPT);
+  g_assert_true (find_dialog (window, "Add class") == dialog);
+  label = find_widget (gtk_dialog_get_content_area (GTK_DIALOG (dialog)),
+                       GTK_TYPE_LABEL, 1);
+  g_assert_true (gtk_widget_get_visible (label));
+  g_test_message ("a taken name: %s", gtk_label_get_text (GTK_LABEL (label)));
+  g_assert_true (g_str_has_prefix (gtk_label_get_text (GTK_LABEL (label)),
+                                   "a class \"cats\" exists already"));
+  click_response (dialog, GTK_RESPONSE_CANCEL);
+  g_assert_null (find_dialog (window, "Add class"));
+  g_assert_cmpuint (t->classes->len, ==, 2);
+
+  /* label two images by keys 1 and 2 (and the keypad's 2) */
+  hippo_thumb_grid_set_cursor (t->grid, 0, FALSE);
+  send_key (window, GDK_KEY_1, 0);
+  send_key (window, GDK_KEY_2, 0);
+  send_key (window, GDK_KEY_KP_2, 0);
+  g_assert_cmpint (hippo_thumb_grid_get_item (t->grid, 0)->label_id, ==,
+                   class_id (t, 0));
+  g_assert_cmpint (hippo_thumb_grid_get_item (t->grid, 1)->label_id, ==, dogs);
+  g_assert_cmpint (hippo_thumb_grid_get_item (t->grid, 2)->label_id, ==, dogs);
+  wait_idle (t, 30);
+  g_assert_cmpuint (hippo_trainer_lookup_class (t, dogs)->n_examples, ==, 2);
+  /* the selection survived the counts' update */
+  g_assert_cmpint (hippo_trainer_get_selected_class (t), ==, dogs);
+
+  /* Rename the selected class through its dialog */
+  gtk_list_box_select_row (GTK_LIST_BOX (t->class_list),
+                           GTK_LIST_BOX_ROW (class_row (t, dogs)));
+  gtk_button_clicked (GTK_BUTTON (t->rename_class_button));
+  dialog = find_dialog (window, "Rename class");
+  g_assert_nonnull (dialog);
+  g_assert_cmpstr (
+    gtk_entry_get_text (GTK_ENTRY (find_widget (dialog, GTK_TYPE_ENTRY, 0))),
+    ==, "dogs");
+  gtk_entry_set_text (GTK_ENTRY (find_widget (dialog, GTK_TYPE_ENTRY, 0)),
+                      "wolves");
+  click_response (dialog, GTK_RESPONSE_ACCEPT);
+  g_assert_null (find_dialog (window, "Rename class"));
+  wolves = dogs;
+  g_assert_cmpstr (hippo_trainer_lookup_class (t, wolves)->name, ==, "wolves");
+  info = hippo_project_lookup_class (t->project, "wolves", &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (info->id, ==, wolves);
+  g_assert_cmpuint (info->n_examples, ==, 2);
+  g_clear_pointer (&info, hippo_class_info_free);
+
+  /* Recolour: the row's colour button */
+  swatch = find_widget (class_row (t, wolves), GTK_TYPE_COLOR_BUTTON, 0);
+  g_assert_nonnull (swatch);
+  gdk_rgba_parse (&rgba, "#123456");
+  gtk_color_chooser_set_rgba (GTK_COLOR_CHOOSER (swatch), &rgba);
+  g_signal_emit_by_name (swatch, "color-set");
+  info = hippo_project_lookup_class (t->project, "wolves", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (info->colour, ==, "#123456");
+  g_clear_pointer (&info, hippo_class_info_free);
+  /* what the grid paints the label with */
+  g_assert_true (hippo_trainer_class_style (wolves, &shown, &cname, t));
+  g_assert_true (gdk_rgba_equal (&shown, &rgba));
+  g_assert_cmpstr (cname, ==, "wolves");
+
+  /* keys 1-9: the ninth class has key 9, a tenth none */
+  for (guint i = 3; i <= 10; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("class %u", i);
+      g_assert_true (hippo_trainer_add_class (t, name, &error));
+      g_assert_no_error (error);
+    }
+  g_assert_cmpuint (t->classes->len, ==, 10);
+  hippo_thumb_grid_set_cursor (t->grid, 5, FALSE);
+  send_key (window, GDK_KEY_9, 0);
+  g_assert_cmpint (hippo_thumb_grid_get_item (t->grid, 5)->label_id, ==,
+                   class_id (t, 8));
+  g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (find_widget (
+                     class_row (t, class_id (t, 8)), GTK_TYPE_LABEL, 0))),
+                   ==, "9");
+  g_assert_cmpstr (gtk_label_get_text (GTK_LABEL (find_widget (
+                     class_row (t, class_id (t, 9)), GTK_TYPE_LABEL, 0))),
+                   ==, "");
+  wait_idle (t, 30);
+
+  /* Delete: Keep first, then Delete */
+  gtk_list_box_select_row (GTK_LIST_BOX (t->class_list),
+                           GTK_LIST_BOX_ROW (class_row (t, wolves)));
+  gtk_button_clicked (GTK_BUTTON (t->remove_class_button));
+  dialog = find_message_dialog (window);
+  g_assert_nonnull (dialog);
+  click_response (dialog, GTK_RESPONSE_CANCEL);
+  g_assert_null (find_message_dialog (window));
+  g_assert_nonnull (hippo_trainer_lookup_class (t, wolves));
+  gtk_button_clicked (GTK_BUTTON (t->remove_class_button));
+  dialog = find_message_dialog (window);
+  g_assert_nonnull (dialog);
+  click_response (dialog, GTK_RESPONSE_ACCEPT);
+  g_assert_null (hippo_trainer_lookup_class (t, wolves));
+  g_assert_cmpuint (t->classes->len, ==, 9);
+  g_assert_cmpint (hippo_thumb_grid_get_item (t->grid, 1)->label_id, ==, 0);
+  g_assert_cmpint (hippo_thumb_grid_get_item (t->grid, 2)->label_id, ==, 0);
+  g_assert_null (hippo_project_lookup_class (t->project, "wolves", NULL));
+  {
+    g_autofree char *ex = examples_text (t->project);
+    g_assert_null (strstr (ex, "wolves"));
+    g_assert_nonnull (strstr (ex, "animals-00.png=cats"));
+  }
+  /* what was key 3 is key 2 now */
+  hippo_thumb_grid_set_cursor (t->grid, 7, FALSE);
+  send_key (window, GDK_KEY_2, 0);
+  g_assert_cmpint (hippo_thumb_grid_get_item (t->grid, 7)->label_id, ==,
+                   class_id (t, 1));
+  g_assert_cmpstr (hippo_trainer_lookup_class (t, class_id (t, 1))->name, ==,
+                   "class 3");
+  wait_idle (t, 30);
+  g_assert_null (t->last_error);
+  gtk_widget_destroy (window);
+}
+
+/* --- Apply: preview, then tag or sort ------------------------------------- */
+
+static gboolean
+dialog_idle (gpointer data)
+{
+  HippoTrainer *t = data;
+
+  return !t->busy_apply && !hippo_trainer_is_busy (t);
+}
+
+static guint
+n_rows (GtkWidget *dialog)
+{
+  GtkTreeModel *model = gtk_tree_view_get_model (
+    GTK_TREE_VIEW (find_widget (dialog, GTK_TYPE_TREE_VIEW, 0)));
+
+  return (guint) gtk_tree_model_iter_n_children (model, NULL);
+}
+
+/* Column @col of row @i of the dialog's list. */
+static char *
+row_text (GtkWidget *dialog, guint i, int col)
+{
+  GtkTreeModel *model = gtk_tree_view_get_model (
+    GTK_TREE_VIEW (find_widget (dialog, GTK_TYPE_TREE_VIEW, 0)));
+  GtkTreeIter iter;
+  char *text = NULL;
+
+  g_assert_true (gtk_tree_model_iter_nth_child (model, &iter, NULL, (int) i));
+  gtk_tree_model_get (model, &iter, col, &text, -1);
+  return text;
+}
+
+static const char *
+dialog_status (GtkWidget *dialog)
+{
+  g_autoptr (GPtrArray) all = g_ptr_array_new ();
+
+  collect (dialog, all);
+  for (guint i = 0; i < all->len; i++)
+    if (g_strcmp0 (gtk_widget_get_name (all->pdata[i]), "apply-status") == 0)
+      return gtk_label_get_text (all->pdata[i]);
+  g_assert_not_reached ();
+}
+
+static guint
+count_files (const char *dir, const char *suffix)
+{
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  const char *name;
+  guint n = 0;
+
+  while (d && (name = g_dir_read_name (d)))
+    if (g_str_has_suffix (name, suffix))
+      n++;
+  return n;
+}
+
+static void
+test_apply (Fixture *f, gconstpointer data)
+{
+  const char *classes[] = { "household", "clothes" };
+  g_autofree char *images = g_build_filename (f->dir, "images", NULL);
+  g_autofree char *project = g_build_filename (f->dir, "a.hippotag", NULL);
+  g_autofree char *sorted = g_build_filename (f->dir, "sorted", NULL);
+  g_autoptr (GError) error = NULL;
+  GtkWidget *window, *dialog;
+  HippoTrainer *t;
+  guint n_sure = 0, n_unsure = 0, n_copied = 0;
+  double min_percent;
+  int i;
+
+  if (!have_display ())
+    return;
+  g_mkdir (images, 0755);
+  for (guint c = 0; c < 2; c++)
+    if (copy_images ("tuxpaint-stamps", classes[c], 7, images) < 7)
+      {
+        g_test_skip ("SKIPPED LOUDLY: the tuxpaint-stamps data set is "
+                     "missing");
+        return;
+      }
+  window = hippo_trainer_window_new (NULL, project, &error);
+  g_assert_no_error (error);
+  t = hippo_trainer_from_window (window);
+  gtk_widget_show (window);
+  hippo_trainer_add_files (window, (const char *const *) &images, 1);
+  wait_idle (t, 10);
+  for (guint c = 0; c < 2; c++)
+    g_assert_true (hippo_trainer_add_class (t, classes[c], &error));
+  /* label 5 of each 7 by keys, train */
+  gtk_widget_grab_focus (hippo_thumb_grid_get_area (t->grid));
+  for (guint c = 0; c < 2; c++)
+    {
+      g_autofree char *first = g_strdup_printf ("%s-00.png", classes[c]);
+      hippo_thumb_grid_set_cursor (t->grid, grid_index_of_name (t, first),
+                                   FALSE);
+      for (guint k = 0; k < 4; k++)
+        send_key (window, GDK_KEY_Right, GDK_SHIFT_MASK);
+      send_key (window, GDK_KEY_1 + c, 0);
+    }
+  wait_idle (t, 60);
+  send_key (window, GDK_KEY_t, GDK_CONTROL_MASK);
+  wait_idle (t, 120);
+  g_assert_null (t->last_error);
+
+  /* the header button opens the dialog; nothing to apply before a preview */
+  gtk_button_clicked (GTK_BUTTON (t->apply_button));
+  dialog = find_dialog (window, "Apply the classes");
+  g_assert_nonnull (dialog);
+  g_assert_false (response_sensitive (dialog, GTK_RESPONSE_ACCEPT));
+
+  /* tag the two selected (unlabelled) images: preview, then apply */
+  i = grid_index_of_name (t, "household-05.png");
+  hippo_thumb_grid_set_cursor (t->grid, i, FALSE);
+  hippo_thumb_grid_set_cursor (t->grid, i + 1, TRUE);
+  gtk_toggle_button_set_active (
+    GTK_TOGGLE_BUTTON (find_button (dialog, "A_ll images")), FALSE);
+  click_response (dialog, GTK_RESPONSE_APPLY);
+  spin_until (dialog_idle, t, 60);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_test_message ("tag preview: %s", dialog_status (dialog));
+  g_assert_cmpuint (n_rows (dialog), ==, 2);
+  for (guint r = 0; r < 2; r++)
+    {
+      g_autofree char *file = row_text (dialog, r, 0);
+      g_autofree char *what = row_text (dialog, r, 3);
+      g_autofree char *sidecar = g_strdup_printf ("%s/%s.xmp", images, file);
+      g_test_message ("  %s: %s", file, what);
+      g_assert_true (g_str_equal (what, "would add the keyword")
+                     || g_str_equal (what, "unsure: not tagged"));
+      g_assert_false (g_file_test (sidecar, G_FILE_TEST_EXISTS));
+    }
+  g_assert_cmpuint (count_files (images, ".xmp"), ==, 0);
+  g_assert_true (response_sensitive (dialog, GTK_RESPONSE_ACCEPT));
+  /* the selection changes after the preview: Apply does what was shown */
+  hippo_thumb_grid_set_cursor (t->grid, 0, FALSE);
+  click_response (dialog, GTK_RESPONSE_ACCEPT);
+  spin_until (dialog_idle, t, 60);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_test_message ("tag: %s", dialog_status (dialog));
+  g_assert_true (g_str_has_prefix (dialog_status (dialog), "Done: 2 files"));
+  g_assert_false (response_sensitive (dialog, GTK_RESPONSE_ACCEPT));
+  for (guint r = 0; r < 2; r++)
+    {
+      g_autofree char *file = row_text (dialog, r, 0);
+      g_autofree char *cls = row_text (dialog, r, 1);
+      g_autofree char *what = row_text (dialog, r, 3);
+      g_autofree char *path = g_build_filename (images, file, NULL);
+      g_autofree char *sidecar = g_strdup_printf ("%s.xmp", path);
+      g_auto (GStrv) keywords = NULL;
+      if (g_str_equal (what, "unsure: not tagged"))
+        {
+          g_assert_false (g_file_test (sidecar, G_FILE_TEST_EXISTS));
+          continue;
+        }
+      g_assert_cmpstr (what, ==, "keyword added");
+      g_assert_true (g_file_test (sidecar, G_FILE_TEST_IS_REGULAR));
+      keywords = hippo_tag_read_keywords (path, &error);
+      g_assert_no_error (error);
+      g_assert_true (g_strv_contains ((const char *const *) keywords, cls));
+      /* the class the grid shows for it */
+      g_assert_cmpint (hippo_trainer_class_id_by_name (t, cls), ==,
+                       item_named (t, file)->pred_id);
+    }
+  g_assert_cmpuint (count_files (images, ".xmp"), >=, 1);
+
+  /* sort all images: preview, a changed option voids it, preview again,
+   * apply */
+  gtk_toggle_button_set_active (
+    GTK_TOGGLE_BUTTON (find_button (dialog, "A_ll images")), TRUE);
+  gtk_toggle_button_set_active (
+    GTK_TOGGLE_BUTTON (find_button (dialog, "_Sort")), TRUE);
+  click_response (dialog, GTK_RESPONSE_APPLY); /* no destination yet */
+  g_assert_cmpstr (dialog_status (dialog), ==,
+                   "Sorting needs a destination folder.");
+  gtk_entry_set_text (GTK_ENTRY (find_widget (dialog, GTK_TYPE_ENTRY, 0)),
+                      sorted);
+  click_response (dialog, GTK_RESPONSE_APPLY);
+  spin_until (dialog_idle, t, 60);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_cmpuint (n_rows (dialog), ==, 14);
+  g_assert_false (g_file_test (sorted, G_FILE_TEST_EXISTS));
+  g_assert_true (response_sensitive (dialog, GTK_RESPONSE_ACCEPT));
+  /* a minimum between the least and the most confident image */
+  {
+    float lo = 1, hi = 0;
+    for (guint j = 0; j < t->items->len; j++)
+      {
+        HippoTrainerItem *it = t->items->pdata[j];
+        lo = MIN (lo, it->confidence);
+        hi = MAX (hi, it->confidence);
+      }
+    min_percent = floor (100 * (lo + hi) / 2);
+    g_test_message ("confidences %.3f to %.3f: minimum %.0f %%", lo, hi,
+                    min_percent);
+    g_assert_cmpfloat (lo, <, min_percent / 100);
+    g_assert_cmpfloat (hi, >=, min_percent / 100);
+  }
+  gtk_spin_button_set_value (
+    GTK_SPIN_BUTTON (find_widget (dialog, GTK_TYPE_SPIN_BUTTON, 0)),
+    min_percent);
+  g_assert_false (response_sensitive (dialog, GTK_RESPONSE_ACCEPT));
+  g_assert_cmpuint (n_rows (dialog), ==, 0);
+  g_test_message ("after a change: %s", dialog_status (dialog));
+  click_response (dialog, GTK_RESPONSE_APPLY);
+  spin_until (dialog_idle, t, 60);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_assert_cmpuint (n_rows (dialog), ==, 14);
+  for (guint r = 0; r < 14; r++)
+    {
+      g_autofree char *file = row_text (dialog, r, 0);
+      g_autofree char *what = row_text (dialog, r, 3);
+      HippoTrainerItem *it = item_named (t, file);
+      const HippoClassInfo *c = hippo_trainer_lookup_class (t, it->pred_id);
+      gboolean sure = it->confidence >= min_percent / 100;
+      const char *want = sure ? c->name : "unsure";
+      g_autofree char *dest
+        = g_strdup_printf ("would copy to %s/%s/%s", sorted, want, file);
+      g_assert_cmpstr (what, ==, dest);
+      if (sure)
+        n_sure++;
+      else
+        n_unsure++;
+    }
+  g_test_message ("sort preview at %.0f %%: %u sure, %u unsure", min_percent,
+                  n_sure, n_unsure);
+  g_assert_cmpuint (n_sure, >, 0);
+  g_assert_cmpuint (n_unsure, >, 0);
+  click_response (dialog, GTK_RESPONSE_ACCEPT);
+  spin_until (dialog_idle, t, 60);
+  while (g_main_context_iteration (NULL, FALSE))
+    ;
+  g_test_message ("sort: %s", dialog_status (dialog));
+  g_assert_true (g_str_has_prefix (dialog_status (dialog), "Done: 14 files, 0 "
+                                                           "failed. To undo: "
+                                                           "hippotag sort "
+                                                           "--undo "));
+  for (guint r = 0; r < 14; r++)
+    {
+      g_autofree char *file = row_text (dialog, r, 0);
+      g_autofree char *what = row_text (dialog, r, 3);
+      g_autofree char *from = g_build_filename (images, file, NULL);
+      const char *to = what + strlen ("copied to ");
+      g_autofree char *a = NULL, *b = NULL;
+      gsize la, lb;
+      g_assert_true (g_str_has_prefix (what, "copied to "));
+      g_assert_true (g_file_get_contents (from, &a, &la, NULL));
+      g_assert_true (g_file_get_contents (to, &b, &lb, NULL));
+      g_assert_true (la == lb && memcmp (a, b, la) == 0);
+      n_copied++;
+    }
+  g_assert_cmpuint (n_copied, ==, 14);
+  g_assert_cmpuint (count_files (sorted, ".journal"), ==, 1);
+  {
+    g_autofree char *unsure = g_build_filename (sorted, "unsure", NULL);
+    g_autofree char *first = g_build_filename (sorted, classes[0], NULL);
+    g_autofree char *second = g_build_filename (sorted, classes[1], NULL);
+    g_assert_cmpuint (count_files (unsure, ".png") + count_files (first, ".png")
+                        + count_files (second, ".png"),
+                      ==, 14);
+    g_assert_cmpuint (count_files (unsure, ".png"), ==, n_unsure);
+  }
+  g_assert_false (response_sensitive (dialog, GTK_RESPONSE_ACCEPT));
+  click_response (dialog, GTK_RESPONSE_CLOSE);
+  g_assert_null (find_dialog (window, "Apply the classes"));
+  g_assert_null (t->last_error);
   gtk_widget_destroy (window);
 }
 
@@ -296,11 +1240,6 @@ tick (gpointer data)
   g->last = now;
   return G_SOURCE_CONTINUE;
 }
-
-typedef struct
-{
-  HippoTrainer *t;
-} Visible;
 
 static gboolean
 first_visible (gpointer data)
@@ -412,8 +1351,11 @@ test_5000 (Fixture *f, gconstpointer data)
   gtk_widget_destroy (window);
 }
 
-/* Not a check: with HIPPOTAG_SCREENSHOTS=DIR, captures the trainer with
- * tuxpaint-stamps labelled and trained into DIR/trainer.png and
+/* --- screenshots ------------------------------------------------------- */
+
+/* Not a check: with HIPPOTAG_SCREENSHOTS=DIR, captures the trainer with 70
+ * tuxpaint stamps (14 of each of 5 classes, under their own names), 10
+ * labelled per class and trained, into DIR/trainer.png and
  * DIR/trainer-metrics.png. */
 static void
 snap (GtkWidget *window, const char *path)
@@ -437,11 +1379,13 @@ static void
 test_screenshots (Fixture *f, gconstpointer data)
 {
   const char *out = g_getenv ("HIPPOTAG_SCREENSHOTS");
-  const char *classes[] = { "animals", "food", "plants", "vehicles" };
+  const char *classes[]
+    = { "animals", "buildings", "food", "plants", "vehicles" };
   g_autofree char *images = g_build_filename (f->dir, "stamps", NULL);
-  g_autofree char *project = g_build_filename (f->dir, "s.hippotag", NULL);
+  g_autofree char *project = g_build_filename (f->dir, "stamps.hippotag", NULL);
   g_autofree char *shot1 = NULL, *shot2 = NULL;
   g_autoptr (GError) error = NULL;
+  GPtrArray *names[G_N_ELEMENTS (classes)];
   GtkWidget *window;
   HippoTrainer *t;
 
@@ -452,34 +1396,40 @@ test_screenshots (Fixture *f, gconstpointer data)
     }
   if (!have_display ())
     return;
+  /* one folder of mixed stamps under their own names */
   g_mkdir (images, 0755);
-  for (guint c = 0; c < 4; c++)
-    copy_images ("tuxpaint-stamps", classes[c], 14, images);
+  for (guint c = 0; c < G_N_ELEMENTS (classes); c++)
+    {
+      names[c] = g_ptr_array_new_with_free_func (g_free);
+      g_assert_cmpuint (
+        copy_images_named ("tuxpaint-stamps", classes[c], 14, images, names[c]),
+        ==, 14);
+    }
   window = hippo_trainer_window_new (NULL, project, &error);
   g_assert_no_error (error);
   t = hippo_trainer_from_window (window);
   gtk_window_resize (GTK_WINDOW (window), 1180, 760);
   gtk_widget_show (window);
   hippo_trainer_add_files (window, (const char *const *) &images, 1);
-  spin_until (idle_done, t, 10);
-  for (guint c = 0; c < 4; c++)
+  wait_idle (t, 10);
+  g_assert_cmpuint (t->items->len, ==, 70);
+  for (guint c = 0; c < G_N_ELEMENTS (classes); c++)
     g_assert_true (hippo_trainer_add_class (t, classes[c], &error));
-  /* label 10 of each 14, leaving 4 per class for the predictions */
-  for (guint c = 0; c < 4; c++)
+  /* label 10 of each 14 by keys, leaving 4 per class for the predictions */
+  gtk_widget_grab_focus (hippo_thumb_grid_get_area (t->grid));
+  for (guint c = 0; c < G_N_ELEMENTS (classes); c++)
     for (guint k = 0; k < 10; k++)
       {
-        g_autofree char *name = g_strdup_printf ("%s-%02u.png", classes[c], k);
-        int i = grid_index_of_name (t, name);
-        if (i < 0)
-          continue;
+        int i = grid_index_of_name (t, names[c]->pdata[k]);
+        g_assert_cmpint (i, >=, 0);
         hippo_thumb_grid_set_cursor (t->grid, i, FALSE);
         send_key (window, GDK_KEY_1 + c, 0);
       }
-  spin_until (idle_done, t, 60);
+  wait_idle (t, 60);
   hippo_trainer_train (t);
-  spin_until (idle_done, t, 120);
-  hippo_thumb_grid_set_cursor (t->grid, 8, FALSE);
-  hippo_thumb_grid_set_cursor (t->grid, 12, TRUE);
+  wait_idle (t, 120);
+  g_assert_null (t->last_error);
+  hippo_thumb_grid_set_cursor (t->grid, 14, FALSE);
   shot1 = g_build_filename (out, "trainer.png", NULL);
   snap (window, shot1);
   gtk_stack_set_visible_child_name (GTK_STACK (t->stack), "metrics");
@@ -487,6 +1437,8 @@ test_screenshots (Fixture *f, gconstpointer data)
   snap (window, shot2);
   g_test_message ("wrote %s and %s", shot1, shot2);
   gtk_widget_destroy (window);
+  for (guint c = 0; c < G_N_ELEMENTS (classes); c++)
+    g_ptr_array_unref (names[c]);
 }
 
 int
@@ -495,6 +1447,12 @@ main (int argc, char **argv)
   g_test_init (&argc, &argv, NULL);
   g_test_add ("/ui/label-train-undo-reopen", Fixture, NULL, fixture_set_up,
               test_label_train_undo_reopen, fixture_tear_down);
+  g_test_add ("/ui/deterministic-under-load", Fixture, NULL, fixture_set_up,
+              test_deterministic_under_load, fixture_tear_down);
+  g_test_add ("/ui/class-dialogs", Fixture, NULL, fixture_set_up,
+              test_class_dialogs, fixture_tear_down);
+  g_test_add ("/ui/apply", Fixture, NULL, fixture_set_up, test_apply,
+              fixture_tear_down);
   g_test_add ("/ui/5000-images", Fixture, NULL, fixture_set_up, test_5000,
               fixture_tear_down);
   g_test_add ("/ui/screenshots", Fixture, NULL, fixture_set_up,
