@@ -52,6 +52,7 @@ struct _HippoTrainer
   GtkWidget *remove_class_button;
   GtkWidget *grid_box;
   HippoThumbGrid *grid;
+  GtkWidget *filter_box; /* its label and combo */
   GtkWidget *filter_combo;
   GtkWidget *train_button;
   GtkWidget *cancel_button;

@@ -60,9 +60,8 @@ void
 hippo_trainer_update_buttons (HippoTrainer *t)
 {
   gtk_widget_set_sensitive (t->train_button, !t->busy_train);
-  gtk_widget_set_sensitive (t->cancel_button, t->busy_train
-                                                || t->n_predict_jobs > 0
-                                                || t->busy_apply);
+  gtk_widget_set_sensitive (
+    t->cancel_button, t->busy_train || t->n_predict_jobs > 0 || t->busy_apply);
 }
 
 /* ------------------------------------------------------------ reports */
@@ -301,6 +300,15 @@ header_bar (HippoTrainer *t, const char *project_path)
   return header;
 }
 
+/* The filter is about the grid: hidden with it. */
+static void
+on_page_changed (GtkStack *stack, GParamSpec *pspec, HippoTrainer *t)
+{
+  gtk_widget_set_visible (
+    t->filter_box,
+    g_strcmp0 (gtk_stack_get_visible_child_name (stack), "images") == 0);
+}
+
 /* Right: the switcher and filter, the grid and metrics, the status line. */
 static GtkWidget *
 images_pane (HippoTrainer *t)
@@ -319,8 +327,13 @@ images_pane (HippoTrainer *t)
   t->filter_combo = gtk_combo_box_text_new ();
   gtk_label_set_mnemonic_widget (GTK_LABEL (label), t->filter_combo);
   gtk_widget_set_tooltip_text (t->filter_combo, "Which images the grid shows");
-  gtk_box_pack_end (GTK_BOX (row), t->filter_combo, FALSE, FALSE, 0);
-  gtk_box_pack_end (GTK_BOX (row), label, FALSE, FALSE, 0);
+  t->filter_box = gtk_box_new (GTK_ORIENTATION_HORIZONTAL, 6);
+  gtk_box_pack_start (GTK_BOX (t->filter_box), label, FALSE, FALSE, 0);
+  gtk_box_pack_start (GTK_BOX (t->filter_box), t->filter_combo, FALSE, FALSE,
+                      0);
+  gtk_box_pack_end (GTK_BOX (row), t->filter_box, FALSE, FALSE, 0);
+  g_signal_connect (t->stack, "notify::visible-child-name",
+                    G_CALLBACK (on_page_changed), t);
   gtk_box_pack_start (GTK_BOX (right), row, FALSE, FALSE, 0);
 
   t->grid_box = hippo_thumb_grid_new (hippo_trainer_class_style, t);
