@@ -250,6 +250,47 @@ merge_xmp (GExiv2Metadata *meta, const char *const *labels, const char *parent,
          && merge_values (meta, KEY_TAGSLIST, tagslist, changed, error);
 }
 
+/* The namespaces of the properties written here. Exiv2 keeps one
+ * process-wide table of XMP prefixes, and reading a packet that binds one
+ * of these prefixes to another URI re-registers the prefix there: exiv2
+ * then writes that property, for every later file of the process, in the
+ * other namespace as a single text value (found by fuzzing). Sidecars that
+ * do so are refused before exiv2 reads them, and after every read the
+ * table is checked and, if need be, put right. */
+static const struct
+{
+  const char *prefix;
+  const char *uri;
+} own_ns[] = {
+  { "dc", "http://purl.org/dc/elements/1.1/" },
+  { "lr", "http://ns.adobe.com/lightroom/1.0/" },
+  { "digiKam", "http://www.digikam.org/ns/1.0/" },
+};
+
+/* TRUE when exiv2 still maps the prefixes of own_ns to their URIs; else
+ * restores them (drops the registration that replaced one), sets *prefix
+ * to the first that was wrong and returns FALSE. */
+static gboolean
+own_namespaces_intact (const char **prefix)
+{
+  gboolean intact = TRUE;
+
+  for (gsize i = 0; i < G_N_ELEMENTS (own_ns); i++)
+    {
+      g_autofree char *uri = gexiv2_metadata_try_get_xmp_namespace_for_tag (
+        own_ns[i].prefix, NULL);
+
+      if (g_strcmp0 (uri, own_ns[i].uri) == 0)
+        continue;
+      if (intact && prefix != NULL)
+        *prefix = own_ns[i].prefix;
+      intact = FALSE;
+      if (uri != NULL)
+        gexiv2_metadata_try_unregister_xmp_namespace (uri, NULL);
+    }
+  return intact;
+}
+
 /* Sidecar well-formedness: GMarkup must parse it, it must have an rdf:RDF,
  * and we note whether it holds any property (so that an XMP packet exiv2
  * silently fails to decode is caught instead of being overwritten). */
@@ -259,6 +300,8 @@ typedef struct
   int desc_depth;
   gboolean saw_rdf;
   gboolean has_props;
+  int bad_ns;    /* index in own_ns of a prefix bound elsewhere, or -1 */
+  char *bad_uri; /* where it is bound */
 } SidecarScan;
 
 static gboolean
@@ -276,6 +319,15 @@ scan_start (GMarkupParseContext *ctx, const char *name, const char **attr,
   SidecarScan *s = data;
 
   s->depth++;
+  for (gsize i = 0; attr[i] != NULL && s->bad_uri == NULL; i++)
+    for (gsize k = 0; k < G_N_ELEMENTS (own_ns); k++)
+      if (g_str_has_prefix (attr[i], "xmlns:")
+          && strcmp (attr[i] + 6, own_ns[k].prefix) == 0
+          && strcmp (values[i], own_ns[k].uri) != 0)
+        {
+          s->bad_ns = (int) k;
+          s->bad_uri = g_strdup (values[i]);
+        }
   if (name_is (name, "RDF"))
     s->saw_rdf = TRUE;
   if (s->desc_depth > 0 && s->depth > s->desc_depth)
@@ -313,6 +365,7 @@ scan_sidecar (const char *data, gsize len, const char *path, SidecarScan *scan,
   gboolean ok;
 
   memset (scan, 0, sizeof *scan);
+  scan->bad_ns = -1;
   if (len >= 3 && memcmp (data, "\xef\xbb\xbf", 3) == 0)
     {
       data += 3;
@@ -327,6 +380,17 @@ scan_sidecar (const char *data, gsize len, const char *path, SidecarScan *scan,
       g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_FAILED,
                    "malformed XMP sidecar %s (left untouched): %s", display,
                    local != NULL ? local->message : "no rdf:RDF element");
+      g_clear_pointer (&scan->bad_uri, g_free);
+      return FALSE;
+    }
+  if (scan->bad_uri != NULL)
+    {
+      g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_FAILED,
+                   "malformed XMP sidecar %s (left untouched): it binds the "
+                   "XMP prefix “%s” to “%s”, not to “%s”",
+                   display, own_ns[scan->bad_ns].prefix, scan->bad_uri,
+                   own_ns[scan->bad_ns].uri);
+      g_clear_pointer (&scan->bad_uri, g_free);
       return FALSE;
     }
   return TRUE;
@@ -400,6 +464,8 @@ open_sidecar (const char *sidecar, gboolean *exists_out, GError **error)
   g_autoptr (GError) local = NULL;
   GExiv2Metadata *meta;
   SidecarScan scan;
+  const char *prefix = NULL;
+  gboolean opened;
   gsize len = 0;
   int fd;
 
@@ -426,9 +492,20 @@ open_sidecar (const char *sidecar, gboolean *exists_out, GError **error)
       memset (&scan, 0, sizeof scan);
     }
   meta = gexiv2_metadata_new ();
-  if (!gexiv2_metadata_open_buf (meta, (const guint8 *) data, (glong) len,
-                                 &local)
-      || (scan.has_props && !gexiv2_metadata_has_xmp (meta)))
+  opened = gexiv2_metadata_open_buf (meta, (const guint8 *) data, (glong) len,
+                                     &local);
+  if (!own_namespaces_intact (&prefix))
+    {
+      g_autofree char *display = g_filename_display_name (sidecar);
+
+      g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_FAILED,
+                   "malformed XMP sidecar %s (left untouched): its XMP "
+                   "rebinds the prefix “%s” of the keywords",
+                   display, prefix);
+      g_object_unref (meta);
+      return NULL;
+    }
+  if (!opened || (scan.has_props && !gexiv2_metadata_has_xmp (meta)))
     {
       g_autofree char *display = g_filename_display_name (sidecar);
 
@@ -766,7 +843,8 @@ tag_in_place (const char *path, const char *const *labels,
   GExiv2Metadata *meta = NULL;
   GExiv2Metadata *check = NULL;
   struct stat st, st2;
-  gboolean ok = FALSE;
+  const char *prefix = NULL;
+  gboolean ok = FALSE, opened;
   char *real;
   int in = -1, out = -1;
 
@@ -807,7 +885,18 @@ tag_in_place (const char *path, const char *const *labels,
       goto out;
     }
   meta = gexiv2_metadata_new ();
-  if (!gexiv2_metadata_open_path (meta, target, &local))
+  opened = gexiv2_metadata_open_path (meta, target, &local);
+  if (!own_namespaces_intact (&prefix))
+    {
+      g_autofree char *display = g_filename_display_name (path);
+
+      g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_IMAGE,
+                   "%s binds the XMP prefix “%s” of the keywords to another "
+                   "namespace; not rewriting it (a sidecar is safe)",
+                   display, prefix);
+      goto out;
+    }
+  if (!opened)
     {
       g_autofree char *display = g_filename_display_name (path);
 
@@ -862,8 +951,9 @@ tag_in_place (const char *path, const char *const *labels,
     }
   out = -1;
   check = gexiv2_metadata_new ();
-  if (!gexiv2_metadata_open_path (check, tmp, &local)
-      || !labels_present (check, labels))
+  opened = gexiv2_metadata_open_path (check, tmp, &local);
+  own_namespaces_intact (NULL);
+  if (!opened || !labels_present (check, labels))
     {
       prefix_gexiv2_error (error, local, HIPPO_ERROR_IO,
                            "the rewritten copy does not read back for", path);
@@ -966,13 +1056,15 @@ hippo_tag_read_keywords (const char *path, GError **error)
     }
   tag_init ();
   meta = gexiv2_metadata_new ();
-  if (S_ISREG (st.st_mode) && gexiv2_metadata_open_path (meta, path, NULL))
+  if (S_ISREG (st.st_mode) && gexiv2_metadata_open_path (meta, path, NULL)
+      && own_namespaces_intact (NULL))
     {
       g_auto (GStrv) v
         = gexiv2_metadata_try_get_tag_multiple (meta, KEY_SUBJECT, NULL);
 
       add_unique (out, v);
     }
+  own_namespaces_intact (NULL);
   g_object_unref (meta);
 
   sidecar = hippo_tag_sidecar_path (path);

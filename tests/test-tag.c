@@ -495,6 +495,93 @@ test_sidecar_malformed (void)
     }
 }
 
+/* A packet binding "lr" to another URI (Lightroom's is .../1.0/). */
+#define FOREIGN_LR_PACKET                                                      \
+  "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF xmlns:rdf=\"http://www.w3.o" \
+  "rg/1999/02/22-rdf-syntax-ns#\"><rdf:Description rdf:about=\"\" "            \
+  "xmlns:lr=\"http://ns.adobe.com/lightroom/1.5/\" lr:x=\"1\"/></rdf:RDF>"     \
+  "</x:xmpmeta>"
+
+/* A JPEG with the packet as its XMP (APP1) segment. */
+static char *
+make_jpeg_with_xmp (const char *name, const char *packet)
+{
+  static const char xmp_id[] = "http://ns.adobe.com/xap/1.0/";
+  g_autofree char *plain = make_image (tmpdir, name, "jpeg");
+  g_autofree char *data = NULL;
+  g_autoptr (GByteArray) a = g_byte_array_new ();
+  gsize len = 0, seg = 2 + sizeof xmp_id + strlen (packet);
+  guint8 head[4] = { 0xff, 0xe1, seg >> 8, seg & 0xff };
+
+  g_assert_true (g_file_get_contents (plain, &data, &len, NULL));
+  g_byte_array_append (a, (guint8 *) data, 2); /* SOI */
+  g_byte_array_append (a, head, 4);
+  g_byte_array_append (a, (const guint8 *) xmp_id, sizeof xmp_id);
+  g_byte_array_append (a, (const guint8 *) packet, strlen (packet));
+  g_byte_array_append (a, (guint8 *) data + 2, len - 2);
+  write_file (plain, (const char *) a->data, a->len);
+  return g_steal_pointer (&plain);
+}
+
+/* Exiv2 keeps one table of XMP prefixes per process; a file that binds
+ * "lr" elsewhere must neither be rewritten with the keywords in that
+ * namespace nor change how later files are written. */
+static void
+test_foreign_namespace (void)
+{
+  g_autofree char *img = make_image (tmpdir, "foreign.jpg", "jpeg");
+  g_autofree char *sidecar = hippo_tag_sidecar_path (img);
+  g_autofree char *embedded
+    = make_jpeg_with_xmp ("foreign-in.jpg", FOREIGN_LR_PACKET);
+  g_autofree char *later = make_image (tmpdir, "later.jpg", "jpeg");
+  g_autofree char *later_sidecar = hippo_tag_sidecar_path (later);
+  g_autofree char *before = NULL, *after = NULL, *text = NULL;
+  g_auto (GStrv) keywords = NULL;
+  const char *labels[] = { "cat", "dog", NULL };
+  gboolean changed = FALSE;
+  GError *error = NULL;
+
+  write_file (sidecar, FOREIGN_LR_PACKET, -1);
+  before = file_sha256 (sidecar);
+  g_assert_false (tag (img, labels, HIPPO_TAG_MODE_SIDECAR, &changed, &error));
+  g_assert_error (error, HIPPO_ERROR, HIPPO_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "“lr”"));
+  g_clear_error (&error);
+  after = file_sha256 (sidecar);
+  g_assert_cmpstr (before, ==, after);
+
+  g_free (before);
+  before = file_sha256 (embedded);
+  keywords = hippo_tag_read_keywords (embedded, &error);
+  g_assert_no_error (error);
+  g_assert_false (
+    tag (embedded, labels, HIPPO_TAG_MODE_IN_PLACE, &changed, &error));
+  g_assert_error (error, HIPPO_ERROR, HIPPO_ERROR_IMAGE);
+  g_assert_nonnull (strstr (error->message, "“lr”"));
+  g_clear_error (&error);
+  g_free (after);
+  after = file_sha256 (embedded);
+  g_assert_cmpstr (before, ==, after);
+
+  /* later files get Lightroom's namespace and a bag of both values */
+  g_assert_true (tag (later, labels, HIPPO_TAG_MODE_SIDECAR, &changed, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_get_contents (later_sidecar, &text, NULL, NULL));
+  g_assert_nonnull (strstr (text, "xmlns:lr=\"http://ns.adobe.com/lightroom/"
+                                  "1.0/\""));
+  g_assert_null (strstr (text, "lightroom/1.5"));
+  g_assert_nonnull (strstr (text, "<rdf:li>Hippotag|dog</rdf:li>"));
+  g_assert_nonnull (strstr (text, "<rdf:li>Hippotag|cat</rdf:li>"));
+  g_assert_true (
+    tag (later, labels, HIPPO_TAG_MODE_IN_PLACE, &changed, &error));
+  g_assert_no_error (error);
+  g_assert_true (changed);
+  {
+    const char *want[] = { "Hippotag|cat", "Hippotag|dog", NULL };
+    assert_tag_is (later, "Xmp.lr.hierarchicalSubject", want);
+  }
+}
+
 static void
 test_sidecar_symlink (void)
 {
@@ -951,6 +1038,7 @@ main (int argc, char **argv)
   g_test_add_func ("/tag/sidecar/options", test_sidecar_options);
   g_test_add_func ("/tag/sidecar/malformed", test_sidecar_malformed);
   g_test_add_func ("/tag/sidecar/symlink", test_sidecar_symlink);
+  g_test_add_func ("/tag/foreign-namespace", test_foreign_namespace);
   g_test_add_func ("/tag/in-place/jpeg", test_in_place_jpeg);
   g_test_add_func ("/tag/in-place/png-symlink", test_in_place_png_and_symlink);
   g_test_add_func ("/tag/in-place/unsupported", test_in_place_unsupported);
