@@ -22,8 +22,8 @@ enum
 gboolean cli_parse (GOptionContext *ctx, int *argc, char ***argv);
 
 /* Expands files and folders (recursively, sorted, symlink loops broken,
- * hidden files skipped) into image paths; a missing path is kept so that
- * its error is reported in order. */
+ * hidden files skipped) into image paths; a missing path or a folder that
+ * cannot be read is kept so that its error is reported in order. */
 GPtrArray *cli_collect_paths (char **args, int n_args);
 
 /* Appends s as a JSON string literal (quotes included); bytes that are not

@@ -129,7 +129,12 @@ collect_dir (const char *dir, GHashTable *seen, GPtrArray *out, int depth)
     return;
   d = g_dir_open (dir, 0, NULL);
   if (d == NULL)
-    return;
+    {
+      /* a folder that cannot be read is not skipped in silence: it is
+       * reported in order, as a missing file is, with the reason */
+      g_ptr_array_add (out, g_strdup (dir));
+      return;
+    }
   while ((name = g_dir_read_name (d)))
     if (name[0] != '.')
       g_ptr_array_add (names, g_strdup (name));

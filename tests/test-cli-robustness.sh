@@ -312,9 +312,9 @@ if [ "$(id -u)" = 0 ]; then
   command -v setpriv > /dev/null && as=(setpriv --reuid=65534 --regid=65534 --clear-groups)
 fi
 if [ "$(id -u)" = 0 ] && [ ${#as[@]} = 0 ]; then
-  for _ in 1 2 3 4 5; do skip "read-only cases: root without setpriv (THIS CASE DID NOT RUN)"; done
+  for _ in 1 2 3 4 5 6; do skip "read-only cases: root without setpriv (THIS CASE DID NOT RUN)"; done
 elif ! "${as[@]}" "$bin" model info > /dev/null 2>&1; then
-  for _ in 1 2 3 4 5; do skip "read-only cases: the model is not readable by nobody (THIS CASE DID NOT RUN)"; done
+  for _ in 1 2 3 4 5 6; do skip "read-only cases: the model is not readable by nobody (THIS CASE DID NOT RUN)"; done
 else
   mkdir -p rw ro-file ro-dir src-ro
   cp p.hippotag rw/p.hippotag
@@ -352,6 +352,21 @@ else
   run "${as[@]}" "$bin" sort rw/p.hippotag --into "$tmp/rw/copied" --copy --min-confidence 0 src-ro
   check "sort --copy from a read-only folder works (exit 0, 2 copies)" \
     bash -c "[ $rc = 0 ] && [ \$(find rw/copied -type f ! -name '.*' | wc -l) = 2 ]"
+  mkdir -p rw/tree/locked
+  cp bad/ok.jpg rw/tree/
+  cp bad/ok.jpg rw/tree/locked/
+  [ "$(id -u)" = 0 ] && chown -R 65534:65534 rw/tree
+  chmod 0 rw/tree/locked
+  run "${as[@]}" "$bin" classify rw/p.hippotag --format jsonl rw/tree
+  cp out locked.jsonl
+  check "a folder that cannot be read (mode 000) in a batch: not skipped in silence but an error line naming it ('Permission denied'); the rest classified; exit 1" \
+    bash -c "[ $rc = 1 ] && python3 -c \"
+import sys; sys.path[:0] = ['.']
+from lines import load
+d = load('locked.jsonl')
+assert sorted(d) == ['rw/tree/locked', 'rw/tree/ok.jpg'], sorted(d)
+assert 'Permission denied' in d['rw/tree/locked']['error'] and 'label' in d['rw/tree/ok.jpg'], d\""
+  chmod 0755 rw/tree/locked
 fi
 
 # ---------------------------------------------------------------------------
