@@ -18,13 +18,20 @@ typedef struct
   float uncertainty;
 } Result;
 
+/* Files classified per job: a long classifying goes on in a chain of jobs,
+ * so label changes made meanwhile are saved between two of them. */
+#define FILES_PER_JOB 32
+
+/* One link of the chain; the arrays are shared along it. */
 typedef struct
 {
   HippoTrainer *t;
   gboolean train;    /* else: predictions of the stored head only */
+  gboolean started;  /* a continuation: trained, images done */
   GPtrArray *images; /* items without a file (borrowed) */
   GPtrArray *items;  /* items with a file (borrowed) */
   GPtrArray *paths;  /* their files, for the worker */
+  guint first;       /* the first file of this link */
   GArray *batch;     /* Result, not yet posted */
   gboolean multi_label;
   gboolean ran;
@@ -221,7 +228,7 @@ post_done (ClassifyJob *j, char *json, const char *error, const char *message,
   d->error = g_strdup (error);
   d->message = g_strdup (message);
   d->last = last;
-  d->n_shown = j->images->len + j->items->len;
+  d->n_shown = j->done;
   hippo_trainer_post (j->t, job_finished, d, done_free);
 }
 
@@ -249,7 +256,7 @@ on_classified (guint index, const char *path, const HippoPrediction *p,
 
   j->done++;
   if (p)
-    add_result (j, j->items->pdata[index], p);
+    add_result (j, j->items->pdata[j->first + index], p);
   if (j->batch->len >= POST_BATCH || now - j->last_post > 250000)
     {
       flush_results (j);
@@ -302,66 +309,103 @@ head_is_current (HippoClassifier *c, char **message, GError **error)
   return TRUE;
 }
 
-static void
-run_classify_job (HippoWorker *w, HippoClassifier *c, gpointer data)
+static void run_classify_job (HippoWorker *w, HippoClassifier *c,
+                              gpointer data);
+static void classify_job_end (gpointer data);
+
+/* The next link of @j's chain, from file @first on. */
+static ClassifyJob *
+continuation (ClassifyJob *j, guint first)
 {
-  ClassifyJob *j = data;
+  ClassifyJob *next = g_new0 (ClassifyJob, 1);
+
+  next->t = hippo_trainer_ref (j->t);
+  next->train = j->train;
+  next->started = TRUE;
+  next->images = g_ptr_array_ref (j->images);
+  next->items = g_ptr_array_ref (j->items);
+  next->paths = g_ptr_array_ref (j->paths);
+  next->first = first;
+  next->batch = g_array_new (FALSE, FALSE, sizeof (Result));
+  next->multi_label = j->multi_label;
+  next->done = j->done;
+  next->last_post = j->last_post;
+  return next;
+}
+
+/* The first link: trains (for a training), then classifies the images
+ * without a file. FALSE when it reported the end. */
+static gboolean
+start_chain (ClassifyJob *j, HippoWorker *w, HippoClassifier *c)
+{
   g_autoptr (GError) error = NULL;
 
-  j->ran = TRUE;
   if (j->train)
     {
       char *json = hippo_classifier_train (c, 0, on_train_progress, j, &error);
       if (json == NULL)
         {
           post_done (j, NULL, error->message, NULL, TRUE);
-          return;
+          return FALSE;
         }
       post_done (j, json, NULL, NULL, FALSE);
     }
-  else
+  j->multi_label
+    = hippo_project_get_multi_label (hippo_classifier_get_project (c), NULL);
+  for (guint i = 0; i < j->images->len && !hippo_worker_is_cancelled (w); i++)
+    {
+      HippoTrainerItem *it = j->images->pdata[i];
+      HippoPrediction p;
+      if (!hippo_classifier_classify_image (c, it->image, &p, &error))
+        {
+          flush_results (j);
+          post_done (j, NULL, error->message, NULL, TRUE);
+          return FALSE;
+        }
+      add_result (j, it, &p);
+      hippo_prediction_clear (&p);
+      j->done++;
+    }
+  return TRUE;
+}
+
+/* On the worker: one link of the chain. */
+static void
+run_classify_job (HippoWorker *w, HippoClassifier *c, gpointer data)
+{
+  ClassifyJob *j = data;
+  g_autoptr (GError) error = NULL;
+  guint n;
+
+  j->ran = TRUE;
+  if (!j->train && !j->started)
     {
       g_autofree char *why = NULL;
       if (!head_is_current (c, &why, &error))
         {
-          g_ptr_array_set_size (j->images, 0);
-          g_ptr_array_set_size (j->items, 0);
           post_done (j, NULL, error ? error->message : NULL, why, TRUE);
           return;
         }
     }
-  j->multi_label
-    = hippo_project_get_multi_label (hippo_classifier_get_project (c), NULL);
-  /* images without a file first (few), then the files in one call */
-  for (guint i = 0; i < j->images->len; i++)
-    {
-      HippoTrainerItem *it = j->images->pdata[i];
-      HippoPrediction p;
-      if (hippo_worker_is_cancelled (w))
-        break;
-      if (hippo_classifier_classify_image (c, it->image, &p, &error))
-        {
-          add_result (j, it, &p);
-          hippo_prediction_clear (&p);
-        }
-      else
-        {
-          flush_results (j);
-          post_done (j, NULL, error->message, NULL, TRUE);
-          return;
-        }
-    }
-  flush_results (j);
+  if (!j->started && !start_chain (j, w, c))
+    return;
+  n = MIN (FILES_PER_JOB, j->paths->len - j->first);
   if (hippo_worker_is_cancelled (w))
     g_set_error (&error, HIPPO_ERROR, HIPPO_ERROR_CANCELLED, "cancelled");
-  else if (j->paths->len)
-    hippo_classifier_classify_files (c, (const char *const *) j->paths->pdata,
-                                     j->paths->len, on_classified, j, &error);
+  else if (n > 0)
+    hippo_classifier_classify_files (
+      c, (const char *const *) j->paths->pdata + j->first, n, on_classified, j,
+      &error);
   flush_results (j);
   if (error && g_error_matches (error, HIPPO_ERROR, HIPPO_ERROR_CANCELLED))
     post_done (j, NULL, "Stopped.", NULL, TRUE);
+  else if (error)
+    post_done (j, NULL, error->message, NULL, TRUE);
+  else if (j->first + n < j->paths->len)
+    hippo_worker_push_next (w, run_classify_job, continuation (j, j->first + n),
+                            classify_job_end);
   else
-    post_done (j, NULL, error ? error->message : NULL, NULL, TRUE);
+    post_done (j, NULL, NULL, NULL, TRUE);
 }
 
 /* ------------------------------------------------------------ actions */
@@ -375,11 +419,7 @@ classify_job_end (gpointer data)
   ClassifyJob *j = data;
 
   if (!j->ran)
-    {
-      g_ptr_array_set_size (j->images, 0);
-      g_ptr_array_set_size (j->items, 0);
-      post_done (j, NULL, j->train ? "Stopped." : NULL, NULL, TRUE);
-    }
+    post_done (j, NULL, j->train || j->started ? "Stopped." : NULL, NULL, TRUE);
   classify_job_free (j);
 }
 

@@ -98,6 +98,23 @@ hippo_worker_push (HippoWorker *w, HippoWorkerFunc func, gpointer data,
 }
 
 void
+hippo_worker_push_next (HippoWorker *w, HippoWorkerFunc func, gpointer data,
+                        GDestroyNotify destroy)
+{
+  Job *job = g_new0 (Job, 1);
+  gint current = g_atomic_int_get (&w->current);
+
+  g_return_if_fail (func != NULL);
+  job->func = func;
+  job->data = data;
+  job->destroy = destroy;
+  job->cancellable = current != G_MININT;
+  job->generation = (guint) current;
+  g_atomic_int_inc (&w->pending);
+  g_async_queue_push (w->jobs, job);
+}
+
+void
 hippo_worker_cancel (HippoWorker *w)
 {
   g_atomic_int_inc (&w->generation);

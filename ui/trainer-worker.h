@@ -25,6 +25,11 @@ void hippo_worker_free (HippoWorker *worker);
 void hippo_worker_push (HippoWorker *worker, HippoWorkerFunc func,
                         gpointer data, GDestroyNotify destroy,
                         gboolean cancellable);
+/* From a running job (on the worker): queues @func as its continuation,
+ * behind what is queued now, in the job's own generation: a Cancel of the
+ * job skips the continuation too (its @destroy still runs). */
+void hippo_worker_push_next (HippoWorker *worker, HippoWorkerFunc func,
+                             gpointer data, GDestroyNotify destroy);
 /* Asks the running cancellable job (and the ones queued before this call)
  * to stop. */
 void hippo_worker_cancel (HippoWorker *worker);
