@@ -759,6 +759,96 @@ test_deterministic_under_load (Fixture *f, gconstpointer data)
     g_thread_join (burners[b]);
 }
 
+/* --- labels saved while a long classifying goes on ---------------------- */
+
+static gboolean
+some_prediction (gpointer data)
+{
+  HippoTrainer *t = data;
+
+  if (!t->busy_train)
+    return TRUE;
+  for (guint i = 0; i < t->items->len; i++)
+    if (((HippoTrainerItem *) t->items->pdata[i])->pred_id)
+      return TRUE;
+  return FALSE;
+}
+
+static gboolean
+labels_saved (gpointer data)
+{
+  return ((HippoTrainer *) data)->n_label_jobs == 0;
+}
+
+static void
+test_label_while_classifying (Fixture *f, gconstpointer data)
+{
+  const char *classes[] = { "animals", "vehicles" };
+  g_autofree char *images = g_build_filename (f->dir, "images", NULL);
+  g_autofree char *more = g_build_filename (f->dir, "more", NULL);
+  g_autofree char *project = g_build_filename (f->dir, "l.hippotag", NULL);
+  const char *folders[] = { images, more };
+  g_autoptr (GError) error = NULL;
+  g_autofree char *ex = NULL;
+  GtkWidget *window;
+  HippoTrainer *t;
+  guint n_pred = 0;
+
+  if (!have_display ())
+    return;
+  g_mkdir (images, 0755);
+  g_mkdir (more, 0755);
+  /* 12 to label, 100 others whose features are not cached yet */
+  if (copy_images ("tuxpaint-stamps", "animals", 6, images) < 6
+      || copy_images ("tuxpaint-stamps", "vehicles", 6, images) < 6
+      || copy_images ("tuxpaint-stamps", "household", 60, more) < 60
+      || copy_images ("tuxpaint-stamps", "clothes", 40, more) < 40)
+    {
+      g_test_skip ("SKIPPED LOUDLY: the tuxpaint-stamps data set is missing");
+      return;
+    }
+  window = hippo_trainer_window_new (NULL, project, &error);
+  g_assert_no_error (error);
+  t = hippo_trainer_from_window (window);
+  gtk_widget_show (window);
+  hippo_trainer_add_files (window, folders, 2);
+  wait_idle (t, 10);
+  g_assert_cmpuint (t->items->len, ==, 112);
+  for (guint c = 0; c < 2; c++)
+    g_assert_true (hippo_trainer_add_class (t, classes[c], &error));
+  gtk_widget_grab_focus (hippo_thumb_grid_get_area (t->grid));
+  for (guint c = 0; c < 2; c++)
+    {
+      g_autofree char *first = g_strdup_printf ("%s-00.png", classes[c]);
+      hippo_thumb_grid_set_cursor (t->grid, grid_index_of_name (t, first),
+                                   FALSE);
+      for (guint k = 0; k < 5; k++)
+        send_key (window, GDK_KEY_Right, GDK_SHIFT_MASK);
+      send_key (window, GDK_KEY_1 + c, 0);
+    }
+  wait_idle (t, 60);
+
+  /* train; while the first predictions come in, label one more */
+  send_key (window, GDK_KEY_t, GDK_CONTROL_MASK);
+  spin_until (some_prediction, t, 120);
+  g_assert_true (t->busy_train);
+  hippo_thumb_grid_set_cursor (
+    t->grid, grid_index_of_name (t, "household-59.png"), FALSE);
+  send_key (window, GDK_KEY_1, 0);
+  spin_until (labels_saved, t, 120);
+  /* saved while the classifying goes on, not after it */
+  g_assert_true (t->busy_train);
+  ex = examples_text (t->project);
+  g_assert_nonnull (strstr (ex, "household-59.png=animals"));
+  wait_idle (t, 300);
+  g_assert_null (t->last_error);
+  for (guint i = 0; i < t->items->len; i++)
+    if (((HippoTrainerItem *) t->items->pdata[i])->pred_id)
+      n_pred++;
+  g_assert_cmpuint (n_pred, ==, 112);
+  gtk_widget_destroy (window);
+}
+
 /* --- the class dialogs and keys 1-9 ------------------------------------- */
 
 static void
@@ -1461,6 +1551,8 @@ main (int argc, char **argv)
               test_label_train_undo_reopen, fixture_tear_down);
   g_test_add ("/ui/deterministic-under-load", Fixture, NULL, fixture_set_up,
               test_deterministic_under_load, fixture_tear_down);
+  g_test_add ("/ui/label-while-classifying", Fixture, NULL, fixture_set_up,
+              test_label_while_classifying, fixture_tear_down);
   g_test_add ("/ui/class-dialogs", Fixture, NULL, fixture_set_up,
               test_class_dialogs, fixture_tear_down);
   g_test_add ("/ui/apply", Fixture, NULL, fixture_set_up, test_apply,
