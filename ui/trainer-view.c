@@ -51,29 +51,71 @@ hippo_trainer_refilter (HippoTrainer *t)
   hippo_thumb_grid_set_items (t->grid, view);
 }
 
+/* The choices as "ID\tTEXT" lines. */
+static GPtrArray *
+filter_choices (HippoTrainer *t)
+{
+  GPtrArray *choices = g_ptr_array_new_with_free_func (g_free);
+
+  g_ptr_array_add (choices, g_strdup ("all\tAll images"));
+  g_ptr_array_add (choices, g_strdup ("unlabelled\tUnlabelled"));
+  g_ptr_array_add (choices, g_strdup ("uncertain\tMost uncertain first"));
+  g_ptr_array_add (choices,
+                   g_strdup ("mistakes\tMistakes (label ≠ prediction)"));
+  for (guint i = 0; i < t->classes->len; i++)
+    {
+      HippoClassInfo *c = t->classes->pdata[i];
+      g_ptr_array_add (choices, g_strdup_printf ("class:%" G_GINT64_FORMAT
+                                                 "\tLabelled %s",
+                                                 c->id, c->name));
+    }
+  if (g_str_has_prefix (t->filter, "cell:"))
+    g_ptr_array_add (choices,
+                     g_strdup_printf ("%s\tConfusion cell", t->filter));
+  return choices;
+}
+
+/* Whether the combo offers exactly @choices. */
+static gboolean
+combo_offers (GtkComboBox *combo, GPtrArray *choices)
+{
+  GtkTreeModel *model = gtk_combo_box_get_model (combo);
+  GtkTreeIter iter;
+  guint i = 0;
+  gboolean more = gtk_tree_model_get_iter_first (model, &iter);
+
+  for (; more; more = gtk_tree_model_iter_next (model, &iter), i++)
+    {
+      g_autofree char *text = NULL;
+      g_autofree char *id = NULL;
+      g_autofree char *line = NULL;
+      gtk_tree_model_get (model, &iter, 0, &text, 1, &id, -1);
+      line = g_strdup_printf ("%s\t%s", id, text);
+      if (i >= choices->len || strcmp (line, choices->pdata[i]) != 0)
+        return FALSE;
+    }
+  return i == choices->len;
+}
+
 void
 hippo_trainer_update_filter_choices (HippoTrainer *t)
 {
   GtkComboBoxText *combo = GTK_COMBO_BOX_TEXT (t->filter_combo);
   g_autofree char *keep = g_strdup (t->filter);
+  g_autoptr (GPtrArray) choices = filter_choices (t);
 
+  /* labelling reloads the classes: leave an unchanged list (and an open
+   * popup) alone */
+  if (combo_offers (GTK_COMBO_BOX (combo), choices))
+    return;
   g_signal_handlers_block_matched (combo, G_SIGNAL_MATCH_DATA, 0, 0, NULL, NULL,
                                    t);
   gtk_combo_box_text_remove_all (combo);
-  gtk_combo_box_text_append (combo, "all", "All images");
-  gtk_combo_box_text_append (combo, "unlabelled", "Unlabelled");
-  gtk_combo_box_text_append (combo, "uncertain", "Most uncertain first");
-  gtk_combo_box_text_append (combo, "mistakes",
-                             "Mistakes (label ≠ prediction)");
-  for (guint i = 0; i < t->classes->len; i++)
+  for (guint i = 0; i < choices->len; i++)
     {
-      HippoClassInfo *c = t->classes->pdata[i];
-      g_autofree char *id = g_strdup_printf ("class:%" G_GINT64_FORMAT, c->id);
-      g_autofree char *text = g_strdup_printf ("Labelled %s", c->name);
-      gtk_combo_box_text_append (combo, id, text);
+      g_auto (GStrv) parts = g_strsplit (choices->pdata[i], "\t", 2);
+      gtk_combo_box_text_append (combo, parts[0], parts[1]);
     }
-  if (g_str_has_prefix (keep, "cell:"))
-    gtk_combo_box_text_append (combo, keep, "Confusion cell");
   if (!gtk_combo_box_set_active_id (GTK_COMBO_BOX (combo), keep))
     {
       /* its class is gone */
