@@ -961,6 +961,17 @@ test_class_dialogs (Fixture *f, gconstpointer data)
   g_assert_null (find_dialog (window, "Rename class"));
   wolves = dogs;
   g_assert_cmpstr (hippo_trainer_lookup_class (t, wolves)->name, ==, "wolves");
+  /* the filter offers the new name */
+  {
+    g_autofree char *id = g_strdup_printf ("class:%" G_GINT64_FORMAT, wolves);
+    g_autofree char *text = NULL;
+    hippo_trainer_set_filter (t, id);
+    text = gtk_combo_box_text_get_active_text (
+      GTK_COMBO_BOX_TEXT (t->filter_combo));
+    g_assert_cmpstr (text, ==, "Labelled wolves");
+    g_assert_cmpuint (hippo_thumb_grid_get_n_items (t->grid), ==, 2);
+    hippo_trainer_set_filter (t, "all");
+  }
   info = hippo_project_lookup_class (t->project, "wolves", &error);
   g_assert_no_error (error);
   g_assert_cmpint (info->id, ==, wolves);
