@@ -227,36 +227,61 @@ merge_iptc (GExiv2Metadata *meta, const char *const *labels, gboolean *changed,
   return TRUE;
 }
 
-static gboolean
-merge_xmp (GExiv2Metadata *meta, const char *const *labels, const char *parent,
-           gboolean *changed, GError **error)
+/* The XMP values of the labels: dc:subject, lr:hierarchicalSubject and
+ * digiKam TagsList, in these three arrays. */
+static void
+xmp_values (const char *const *labels, const char *parent, GPtrArray *subject,
+            GPtrArray *hier, GPtrArray *tagslist)
 {
-  g_autoptr (GPtrArray) subject = g_ptr_array_new ();
-  g_autoptr (GPtrArray) hier = g_ptr_array_new_with_free_func (g_free);
-  g_autoptr (GPtrArray) tagslist = g_ptr_array_new_with_free_func (g_free);
   gboolean flat = parent == NULL || parent[0] == '\0';
 
   for (gsize i = 0; labels[i] != NULL; i++)
     {
-      g_ptr_array_add (subject, (gpointer) labels[i]);
+      g_ptr_array_add (subject, g_strdup (labels[i]));
       g_ptr_array_add (hier, flat ? g_strdup (labels[i])
                                   : g_strconcat (parent, "|", labels[i], NULL));
       g_ptr_array_add (tagslist,
                        flat ? g_strdup (labels[i])
                             : g_strconcat (parent, "/", labels[i], NULL));
     }
+}
+
+static gboolean
+merge_xmp (GExiv2Metadata *meta, const char *const *labels, const char *parent,
+           gboolean *changed, GError **error)
+{
+  g_autoptr (GPtrArray) subject = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) hier = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) tagslist = g_ptr_array_new_with_free_func (g_free);
+
+  xmp_values (labels, parent, subject, hier, tagslist);
   return merge_values (meta, KEY_SUBJECT, subject, changed, error)
          && merge_values (meta, KEY_HIER, hier, changed, error)
          && merge_values (meta, KEY_TAGSLIST, tagslist, changed, error);
 }
 
-/* The namespaces of the properties written here. Exiv2 keeps one
- * process-wide table of XMP prefixes, and reading a packet that binds one
- * of these prefixes to another URI re-registers the prefix there: exiv2
- * then writes that property, for every later file of the process, in the
- * other namespace as a single text value (found by fuzzing). Sidecars that
- * do so are refused before exiv2 reads them, and after every read the
- * table is checked and, if need be, put right. */
+/* TRUE when the tag KEY holds every value. */
+static gboolean
+values_present (GExiv2Metadata *meta, const char *key, GPtrArray *values)
+{
+  g_auto (GStrv) have = gexiv2_metadata_try_get_tag_multiple (meta, key, NULL);
+
+  for (guint i = 0; i < values->len; i++)
+    if (have == NULL
+        || !g_strv_contains ((const char *const *) have, values->pdata[i]))
+      return FALSE;
+  return TRUE;
+}
+
+/* The namespaces of the properties written here. Exiv2 (and the XMP
+ * toolkit inside it) keeps one process-wide table of XMP prefixes, and
+ * reading a packet changes it (found by fuzzing): a packet binding "lr" to
+ * another URI made exiv2 write lr:hierarchicalSubject, for every later file
+ * of the process, in that namespace as one text value; a packet binding the
+ * Lightroom URI to the prefix "l" made it write "l:hierarchicalSubject"
+ * without declaring "l", so every later sidecar was unreadable. So a packet
+ * binding one of these prefixes or URIs otherwise is never given to exiv2,
+ * and what a packet's prefixes mapped to is put back after each file. */
 static const struct
 {
   const char *prefix;
@@ -291,6 +316,157 @@ own_namespaces_intact (const char **prefix)
   return intact;
 }
 
+/* At most this many prefixes in one packet (real ones have tens). */
+#define MAX_BINDINGS 1000
+
+/* A prefix a packet declares, and exiv2's URI for it before the packet was
+ * read (NULL: none). */
+typedef struct
+{
+  char *prefix;
+  char *before;
+} Binding;
+
+static void
+binding_free (gpointer data)
+{
+  Binding *b = data;
+
+  g_free (b->prefix);
+  g_free (b->before);
+  g_free (b);
+}
+
+static char *
+ns_for_prefix (const char *prefix)
+{
+  g_autoptr (GError) local = NULL;
+
+  return gexiv2_metadata_try_get_xmp_namespace_for_tag (prefix, &local);
+}
+
+/* The xmlns:PREFIX="URI" declarations in data (a sidecar, or a whole image
+ * file with its XMP packet somewhere), each prefix once, with exiv2's
+ * current URI for it. NULL with *why set when one binds an own prefix to
+ * another URI or an own URI to another prefix, or when there are too many:
+ * such a packet must not reach exiv2. */
+static GPtrArray *
+read_bindings (const char *data, gsize len, char **why)
+{
+  g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (binding_free);
+  g_autoptr (GHashTable) seen
+    = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  const char *end = data + len;
+  const char *p = data;
+
+  while ((p = memmem (p, end - p, "xmlns:", 6)) != NULL)
+    {
+      const char *name = p + 6, *q = name, *close;
+      g_autofree char *prefix = NULL, *uri = NULL;
+      char quote;
+
+      p = name;
+      while (q < end && q - name < 256 && !strchr (" \t\r\n=/>'\"", *q))
+        q++;
+      if (q == name || q == end)
+        continue;
+      prefix = g_strndup (name, q - name);
+      while (q < end && strchr (" \t\r\n", *q))
+        q++;
+      if (q == end || *q++ != '=')
+        continue;
+      while (q < end && strchr (" \t\r\n", *q))
+        q++;
+      if (q == end || (*q != '"' && *q != '\''))
+        continue;
+      quote = *q++;
+      close = memchr (q, quote, MIN ((gsize) (end - q), 8192));
+      if (close == NULL)
+        continue;
+      uri = g_strndup (q, close - q);
+      for (gsize k = 0; k < G_N_ELEMENTS (own_ns); k++)
+        {
+          gboolean same_prefix = strcmp (prefix, own_ns[k].prefix) == 0;
+          gboolean same_uri = strcmp (uri, own_ns[k].uri) == 0;
+
+          if (same_prefix != same_uri)
+            {
+              g_autofree char *vp = g_utf8_make_valid (prefix, -1);
+              g_autofree char *vu = g_utf8_make_valid (uri, -1);
+
+              *why = g_strdup_printf (
+                "it binds the XMP prefix “%s” to “%s”, where the keywords "
+                "need “%s” bound to “%s”",
+                vp, vu, own_ns[k].prefix, own_ns[k].uri);
+              return NULL;
+            }
+        }
+      if (!g_hash_table_contains (seen, prefix))
+        {
+          Binding *b = g_new0 (Binding, 1);
+
+          if (out->len == MAX_BINDINGS)
+            {
+              *why = g_strdup_printf ("it declares more than %d XMP prefixes",
+                                      MAX_BINDINGS);
+              return NULL;
+            }
+          b->prefix = g_strdup (prefix);
+          b->before = ns_for_prefix (prefix);
+          g_ptr_array_add (out, b);
+          g_hash_table_add (seen, g_steal_pointer (&prefix));
+        }
+    }
+  return g_steal_pointer (&out);
+}
+
+/* Puts exiv2's prefixes back as they were before the packet of bindings was
+ * read, and frees bindings. */
+static void
+restore_bindings (GPtrArray *bindings)
+{
+  if (bindings == NULL)
+    return;
+  for (guint i = 0; i < bindings->len; i++)
+    {
+      Binding *b = bindings->pdata[i];
+      g_autofree char *now = ns_for_prefix (b->prefix);
+
+      if (g_strcmp0 (now, b->before) == 0)
+        continue;
+      if (now != NULL)
+        gexiv2_metadata_try_unregister_xmp_namespace (now, NULL);
+      if (b->before != NULL)
+        {
+          g_autofree char *back = ns_for_prefix (b->prefix);
+
+          if (g_strcmp0 (back, b->before) != 0)
+            gexiv2_metadata_try_register_xmp_namespace (b->before, b->prefix,
+                                                        NULL);
+        }
+    }
+  own_namespaces_intact (NULL);
+  g_ptr_array_unref (bindings);
+}
+
+/* The bindings of a whole file (an image), mapped; NULL with *why as
+ * read_bindings(), or with *why NULL when it cannot be mapped (exiv2 will
+ * not read it either then). */
+static GPtrArray *
+read_file_bindings (const char *path, char **why)
+{
+  GMappedFile *map = g_mapped_file_new (path, FALSE, NULL);
+  GPtrArray *bindings;
+
+  *why = NULL;
+  if (map == NULL)
+    return NULL;
+  bindings = read_bindings (g_mapped_file_get_contents (map),
+                            g_mapped_file_get_length (map), why);
+  g_mapped_file_unref (map);
+  return bindings;
+}
+
 /* Sidecar well-formedness: GMarkup must parse it, it must have an rdf:RDF,
  * and we note whether it holds any property (so that an XMP packet exiv2
  * silently fails to decode is caught instead of being overwritten). */
@@ -300,8 +476,6 @@ typedef struct
   int desc_depth;
   gboolean saw_rdf;
   gboolean has_props;
-  int bad_ns;    /* index in own_ns of a prefix bound elsewhere, or -1 */
-  char *bad_uri; /* where it is bound */
 } SidecarScan;
 
 static gboolean
@@ -319,15 +493,6 @@ scan_start (GMarkupParseContext *ctx, const char *name, const char **attr,
   SidecarScan *s = data;
 
   s->depth++;
-  for (gsize i = 0; attr[i] != NULL && s->bad_uri == NULL; i++)
-    for (gsize k = 0; k < G_N_ELEMENTS (own_ns); k++)
-      if (g_str_has_prefix (attr[i], "xmlns:")
-          && strcmp (attr[i] + 6, own_ns[k].prefix) == 0
-          && strcmp (values[i], own_ns[k].uri) != 0)
-        {
-          s->bad_ns = (int) k;
-          s->bad_uri = g_strdup (values[i]);
-        }
   if (name_is (name, "RDF"))
     s->saw_rdf = TRUE;
   if (s->desc_depth > 0 && s->depth > s->desc_depth)
@@ -365,7 +530,6 @@ scan_sidecar (const char *data, gsize len, const char *path, SidecarScan *scan,
   gboolean ok;
 
   memset (scan, 0, sizeof *scan);
-  scan->bad_ns = -1;
   if (len >= 3 && memcmp (data, "\xef\xbb\xbf", 3) == 0)
     {
       data += 3;
@@ -380,17 +544,6 @@ scan_sidecar (const char *data, gsize len, const char *path, SidecarScan *scan,
       g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_FAILED,
                    "malformed XMP sidecar %s (left untouched): %s", display,
                    local != NULL ? local->message : "no rdf:RDF element");
-      g_clear_pointer (&scan->bad_uri, g_free);
-      return FALSE;
-    }
-  if (scan->bad_uri != NULL)
-    {
-      g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_FAILED,
-                   "malformed XMP sidecar %s (left untouched): it binds the "
-                   "XMP prefix “%s” to “%s”, not to “%s”",
-                   display, own_ns[scan->bad_ns].prefix, scan->bad_uri,
-                   own_ns[scan->bad_ns].uri);
-      g_clear_pointer (&scan->bad_uri, g_free);
       return FALSE;
     }
   return TRUE;
@@ -455,17 +608,67 @@ read_fd_all (int fd, gsize max, char **data_out, gsize *len_out,
   return TRUE;
 }
 
-/* Opens an existing sidecar (or an empty packet when there is none) with
- * the checks above. *exists_out tells which. */
+/* Decodes sidecar bytes with the checks above. On success *bindings_out
+ * holds the packet's prefixes, to be put back with restore_bindings() once
+ * done with the metadata. */
 static GExiv2Metadata *
-open_sidecar (const char *sidecar, gboolean *exists_out, GError **error)
+parse_sidecar (const char *data, gsize len, const char *sidecar,
+               GPtrArray **bindings_out, GError **error)
 {
-  g_autofree char *data = NULL;
   g_autoptr (GError) local = NULL;
+  g_autofree char *display = g_filename_display_name (sidecar);
+  g_autofree char *why = NULL;
   GExiv2Metadata *meta;
   SidecarScan scan;
+  GPtrArray *bindings;
   const char *prefix = NULL;
   gboolean opened;
+
+  if (!scan_sidecar (data, len, sidecar, &scan, error))
+    return NULL;
+  bindings = read_bindings (data, len, &why);
+  if (bindings == NULL)
+    {
+      g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_FAILED,
+                   "malformed XMP sidecar %s (left untouched): %s", display,
+                   why);
+      return NULL;
+    }
+  meta = gexiv2_metadata_new ();
+  opened = gexiv2_metadata_open_buf (meta, (const guint8 *) data, (glong) len,
+                                     &local);
+  if (!own_namespaces_intact (&prefix))
+    g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_FAILED,
+                 "malformed XMP sidecar %s (left untouched): its XMP rebinds "
+                 "the prefix “%s” of the keywords",
+                 display, prefix);
+  else if (!opened || (scan.has_props && !gexiv2_metadata_has_xmp (meta)))
+    g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_FAILED,
+                 "malformed XMP sidecar %s (left untouched): %s", display,
+                 local != NULL ? local->message
+                               : "exiv2 cannot decode its XMP");
+  else
+    {
+      /* A sidecar is pure XMP: drop exiv2's derived Exif/IPTC copies so
+       * that writing does not convert them back over our changes. */
+      gexiv2_metadata_clear_exif (meta);
+      gexiv2_metadata_clear_iptc (meta);
+      *bindings_out = bindings;
+      return meta;
+    }
+  g_object_unref (meta);
+  restore_bindings (bindings);
+  return NULL;
+}
+
+/* Opens an existing sidecar (or an empty packet when there is none) with
+ * the checks above. *exists_out tells which; *bindings_out as
+ * parse_sidecar(). */
+static GExiv2Metadata *
+open_sidecar (const char *sidecar, gboolean *exists_out,
+              GPtrArray **bindings_out, GError **error)
+{
+  g_autofree char *data = NULL;
   gsize len = 0;
   int fd;
 
@@ -482,45 +685,66 @@ open_sidecar (const char *sidecar, gboolean *exists_out, GError **error)
                                  sidecar, error);
 
       close (fd);
-      if (!ok || !scan_sidecar (data, len, sidecar, &scan, error))
+      if (!ok)
         return NULL;
     }
   else
     {
       data = g_strdup (empty_packet);
       len = strlen (empty_packet);
-      memset (&scan, 0, sizeof scan);
     }
-  meta = gexiv2_metadata_new ();
-  opened = gexiv2_metadata_open_buf (meta, (const guint8 *) data, (glong) len,
-                                     &local);
-  if (!own_namespaces_intact (&prefix))
+  return parse_sidecar (data, len, sidecar, bindings_out, error);
+}
+
+/* Exiv2 can write a packet it then cannot read (a namespace URI with an
+ * escaped '&' written raw, found by fuzzing): the new sidecar, still a
+ * temporary file, must decode and hold every value before it replaces
+ * anything. */
+static gboolean
+sidecar_reads_back (const char *tmp, const char *target,
+                    const char *const *labels, const char *parent,
+                    GError **error)
+{
+  g_autoptr (GPtrArray) subject = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) hier = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) tagslist = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GError) local = NULL;
+  g_autofree char *data = NULL;
+  GPtrArray *bindings = NULL;
+  GExiv2Metadata *meta = NULL;
+  gboolean ok = FALSE;
+  gsize len = 0;
+  int fd = open (tmp, O_RDONLY | O_CLOEXEC);
+
+  if (fd < 0)
     {
-      g_autofree char *display = g_filename_display_name (sidecar);
+      set_errno_error (error, errno, "cannot reopen", tmp);
+      return FALSE;
+    }
+  ok = read_fd_all (fd, G_MAXSIZE - 1, &data, &len, tmp, error);
+  close (fd);
+  if (!ok)
+    return FALSE;
+  meta = parse_sidecar (data, len, target, &bindings, &local);
+  xmp_values (labels, parent, subject, hier, tagslist);
+  ok = meta != NULL && values_present (meta, KEY_SUBJECT, subject)
+       && values_present (meta, KEY_HIER, hier)
+       && values_present (meta, KEY_TAGSLIST, tagslist);
+  g_clear_object (&meta);
+  restore_bindings (bindings);
+  if (!ok)
+    {
+      static const char mark[] = "(left untouched): ";
+      g_autofree char *display = g_filename_display_name (target);
+      const char *cause = local != NULL ? strstr (local->message, mark) : NULL;
 
       g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_FAILED,
-                   "malformed XMP sidecar %s (left untouched): its XMP "
-                   "rebinds the prefix “%s” of the keywords",
-                   display, prefix);
-      g_object_unref (meta);
-      return NULL;
+                   "cannot merge into the XMP sidecar %s (left untouched): "
+                   "exiv2 writes a sidecar that does not read back (%s)",
+                   display,
+                   cause != NULL ? cause + strlen (mark) : "keywords missing");
     }
-  if (!opened || (scan.has_props && !gexiv2_metadata_has_xmp (meta)))
-    {
-      g_autofree char *display = g_filename_display_name (sidecar);
-
-      g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_FAILED,
-                   "malformed XMP sidecar %s (left untouched): %s", display,
-                   local != NULL ? local->message
-                                 : "exiv2 cannot decode its XMP");
-      g_object_unref (meta);
-      return NULL;
-    }
-  /* A sidecar is pure XMP: drop exiv2's derived Exif/IPTC copies so that
-   * writing does not convert them back over our changes. */
-  gexiv2_metadata_clear_exif (meta);
-  gexiv2_metadata_clear_iptc (meta);
-  return meta;
+  return ok;
 }
 
 static gboolean
@@ -715,6 +939,7 @@ tag_sidecar (const char *path, const char *const *labels,
   g_autofree char *target = NULL;
   g_autofree char *tmp = NULL;
   GExiv2Metadata *meta = NULL;
+  GPtrArray *bindings = NULL;
   struct stat st_img, st, st_before;
   gboolean exists = FALSE;
   gboolean had;
@@ -751,7 +976,7 @@ tag_sidecar (const char *path, const char *const *labels,
     target = g_strdup (sidecar);
 
   had = stat (target, &st_before) == 0;
-  meta = open_sidecar (target, &exists, error);
+  meta = open_sidecar (target, &exists, &bindings, error);
   if (meta == NULL)
     return FALSE;
   if (!merge_xmp (meta, labels, params->parent, changed, error))
@@ -789,6 +1014,10 @@ tag_sidecar (const char *path, const char *const *labels,
       set_errno_error (error, errno, "cannot write", tmp);
       goto out;
     }
+  g_clear_object (&meta);
+  restore_bindings (g_steal_pointer (&bindings));
+  if (!sidecar_reads_back (tmp, target, labels, params->parent, error))
+    goto out;
   ok = commit_temp (tmp, target, &st, TRUE, !exists, error);
   if (ok)
     g_clear_pointer (&tmp, g_free);
@@ -796,7 +1025,8 @@ tag_sidecar (const char *path, const char *const *labels,
 out:
   if (tmp != NULL)
     g_unlink (tmp);
-  g_object_unref (meta);
+  g_clear_object (&meta);
+  restore_bindings (bindings);
   return ok;
 }
 
@@ -840,8 +1070,10 @@ tag_in_place (const char *path, const char *const *labels,
   g_autofree char *target = NULL;
   g_autofree char *tmp = NULL;
   g_autoptr (GError) local = NULL;
+  g_autofree char *why = NULL;
   GExiv2Metadata *meta = NULL;
   GExiv2Metadata *check = NULL;
+  GPtrArray *bindings = NULL;
   struct stat st, st2;
   const char *prefix = NULL;
   gboolean ok = FALSE, opened;
@@ -882,6 +1114,16 @@ tag_in_place (const char *path, const char *const *labels,
                    "%s is read-only; not rewritten (tag with a sidecar "
                    "instead)",
                    display);
+      goto out;
+    }
+  bindings = read_file_bindings (target, &why);
+  if (bindings == NULL)
+    {
+      g_autofree char *display = g_filename_display_name (path);
+
+      g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_IMAGE,
+                   "%s: not rewriting its metadata (a sidecar is safe): %s",
+                   display, why != NULL ? why : "it cannot be read");
       goto out;
     }
   meta = gexiv2_metadata_new ();
@@ -980,6 +1222,7 @@ out:
     g_unlink (tmp);
   g_clear_object (&meta);
   g_clear_object (&check);
+  restore_bindings (bindings);
   return ok;
 }
 
@@ -1042,7 +1285,9 @@ hippo_tag_read_keywords (const char *path, GError **error)
 {
   g_autofree char *sidecar = NULL;
   g_autoptr (GPtrArray) out = g_ptr_array_new_with_free_func (g_free);
+  g_autofree char *why = NULL;
   GExiv2Metadata *meta;
+  GPtrArray *bindings = NULL;
   struct stat st;
   gboolean exists = FALSE;
 
@@ -1055,20 +1300,25 @@ hippo_tag_read_keywords (const char *path, GError **error)
       return NULL;
     }
   tag_init ();
-  meta = gexiv2_metadata_new ();
-  if (S_ISREG (st.st_mode) && gexiv2_metadata_open_path (meta, path, NULL)
-      && own_namespaces_intact (NULL))
+  /* An image whose XMP exiv2 must not read counts as having none. */
+  if (S_ISREG (st.st_mode)
+      && (bindings = read_file_bindings (path, &why)) != NULL)
     {
-      g_auto (GStrv) v
-        = gexiv2_metadata_try_get_tag_multiple (meta, KEY_SUBJECT, NULL);
+      meta = gexiv2_metadata_new ();
+      if (gexiv2_metadata_open_path (meta, path, NULL)
+          && own_namespaces_intact (NULL))
+        {
+          g_auto (GStrv) v
+            = gexiv2_metadata_try_get_tag_multiple (meta, KEY_SUBJECT, NULL);
 
-      add_unique (out, v);
+          add_unique (out, v);
+        }
+      g_object_unref (meta);
+      restore_bindings (g_steal_pointer (&bindings));
     }
-  own_namespaces_intact (NULL);
-  g_object_unref (meta);
 
   sidecar = hippo_tag_sidecar_path (path);
-  meta = open_sidecar (sidecar, &exists, error);
+  meta = open_sidecar (sidecar, &exists, &bindings, error);
   if (meta == NULL)
     return NULL;
   if (exists)
@@ -1079,6 +1329,7 @@ hippo_tag_read_keywords (const char *path, GError **error)
       add_unique (out, v);
     }
   g_object_unref (meta);
+  restore_bindings (bindings);
   g_ptr_array_add (out, NULL);
   return (char **) g_ptr_array_steal (out, NULL);
 }

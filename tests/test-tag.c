@@ -563,6 +563,43 @@ test_foreign_namespace (void)
   after = file_sha256 (embedded);
   g_assert_cmpstr (before, ==, after);
 
+  /* Lightroom's URI under another prefix: refused too (exiv2 would write
+   * "l:hierarchicalSubject" without declaring "l", now and later) */
+  write_file (sidecar,
+              "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF xmlns:rdf=\"htt"
+              "p://www.w3.org/1999/02/22-rdf-syntax-ns#\"><rdf:Description "
+              "rdf:about=\"\" xmlns:l=\"http://ns.adobe.com/lightroom/1.0/\" "
+              "l:x=\"1\"/></rdf:RDF></x:xmpmeta>",
+              -1);
+  g_free (before);
+  before = file_sha256 (sidecar);
+  g_assert_false (tag (img, labels, HIPPO_TAG_MODE_SIDECAR, &changed, &error));
+  g_assert_error (error, HIPPO_ERROR, HIPPO_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "“l”"));
+  g_clear_error (&error);
+  g_free (after);
+  after = file_sha256 (sidecar);
+  g_assert_cmpstr (before, ==, after);
+
+  /* a namespace URI with an escaped '&': exiv2 writes it raw, so the merged
+   * sidecar would not be XML; it is checked before replacing anything */
+  write_file (sidecar,
+              "<x:xmpmeta xmlns:x=\"adobe:ns:meta/\"><rdf:RDF xmlns:rdf=\"htt"
+              "p://www.w3.org/1999/02/22-rdf-syntax-ns#\"><rdf:Description "
+              "rdf:about=\"\" xmlns:a=\"http://example.com/a&amp;b/\" "
+              "a:x=\"1\"/></rdf:RDF></x:xmpmeta>",
+              -1);
+  g_free (before);
+  before = file_sha256 (sidecar);
+  g_assert_false (tag (img, labels, HIPPO_TAG_MODE_SIDECAR, &changed, &error));
+  g_assert_error (error, HIPPO_ERROR, HIPPO_ERROR_FAILED);
+  g_assert_nonnull (strstr (error->message, "does not read back"));
+  g_clear_error (&error);
+  g_free (after);
+  after = file_sha256 (sidecar);
+  g_assert_cmpstr (before, ==, after);
+  g_assert_cmpint (count_temp_files (tmpdir), ==, 0);
+
   /* later files get Lightroom's namespace and a bag of both values */
   g_assert_true (tag (later, labels, HIPPO_TAG_MODE_SIDECAR, &changed, &error));
   g_assert_no_error (error);
@@ -572,6 +609,7 @@ test_foreign_namespace (void)
   g_assert_null (strstr (text, "lightroom/1.5"));
   g_assert_nonnull (strstr (text, "<rdf:li>Hippotag|dog</rdf:li>"));
   g_assert_nonnull (strstr (text, "<rdf:li>Hippotag|cat</rdf:li>"));
+  g_assert_null (strstr (text, "<l:"));
   g_assert_true (
     tag (later, labels, HIPPO_TAG_MODE_IN_PLACE, &changed, &error));
   g_assert_no_error (error);
