@@ -1024,6 +1024,206 @@ test_errors (void)
   fx_clear (&fx);
 }
 
+/* A Placeholder with the given dtype and dims (JSON members). */
+static char *
+n_input_dims (const char *dtype, const char *dims)
+{
+  return g_strdup_printf ("{'name':'x','op':'Placeholder','attr':{'shape':"
+                          "{'shape':%s},'dtype':{'type':'%s'}}}",
+                          dims, dtype);
+}
+
+/* The count, size, shape and range checks of the reader that the other
+ * cases do not reach: each gives its error, never a crash. */
+static void
+test_checks (void)
+{
+  Fx fx;
+  GError *error = NULL;
+  HippoGraph *g;
+  const float ax[2] = { 1, 2 }, ax5 = 5, half = 1.5f, three = 3, one = 1;
+  const float ax_many[5] = { 1, 2, 1, 2, 1 }, neg[3] = { -1, -1, -1 };
+  const float pads_batch[8] = { 1, 0, 0, 0, 0, 0, 0, 0 };
+  const float pads_far[8] = { 0, 0, 100000, 0, 0, 0, 0, 0 };
+  const float pads24[8] = { 0 };
+
+  fx_init (&fx);
+  add_ramp (&fx, "w", "[3,3,3,2]", 54, -1, 0.03f);
+  add_ramp (&fx, "w3d", "[3,3,3]", 27, -1, 0.03f);
+  add_ramp (&fx, "wbig", "[65,1,3,2]", 390, -1, 0.01f);
+  add_ramp (&fx, "wgroup", "[1,1,1,2]", 2, -1, 0.5f);
+  add_ramp (&fx, "wmult", "[1,1,3,1025]", 3075, -1, 0.001f);
+  add_ramp (&fx, "mm3d", "[2,2,3]", 12, -1, 0.1f);
+  add_w (&fx, "mm0", "[3,0]", NULL, 0);
+  add_ramp (&fx, "b5", "[5]", 5, 0, 1);
+  add_ramp (&fx, "bn3", "[3]", 3, 1, 0.5f);
+  add_ramp (&fx, "bn2", "[2]", 2, 1, 0.5f);
+  add_w (&fx, "bnneg", "[3]", neg, 3);
+  add_w (&fx, "ax", "[2]", ax, 2);
+  add_w (&fx, "ax5", "[1]", &ax5, 1);
+  add_w (&fx, "axhalf", "[1]", &half, 1);
+  add_w (&fx, "axmany", "[5]", ax_many, 5);
+  add_w (&fx, "axis3", "[]", &three, 1);
+  add_w (&fx, "noaxis", "[0]", NULL, 0);
+  add_w (&fx, "one", "[]", &one, 1);
+  add_w (&fx, "pads24", "[2,4]", pads24, 8);
+  add_w (&fx, "padsbatch", "[4,2]", pads_batch, 8);
+  add_w (&fx, "padsfar", "[4,2]", pads_far, 8);
+
+#define EXPECT(code, w1, w2, ...)                                              \
+  do                                                                           \
+    {                                                                          \
+      g = fx_read (&fx, &error, __VA_ARGS__, NULL);                            \
+      expect_error (g, error, code, w1, w2);                                   \
+      g_test_message ("rejected as expected: %s", error->message);             \
+      g_clear_error (&error);                                                  \
+    }                                                                          \
+  while (0)
+#define CONV(filter, attrs)                                                    \
+  n_const (filter), n_op ("c", "Conv2D", "'x','" filter "'", attrs)
+
+  /* the input */
+  EXPECT (HIPPO_ERROR_MODEL_UNSUPPORTED, "DT_INT32", NULL,
+          n_input_dims ("DT_INT32", "{'dim':[{'size':'-1'},{'size':'4'},"
+                                    "{'size':'4'},{'size':'3'}]}"));
+  EXPECT (HIPPO_ERROR_MODEL_UNSUPPORTED, "unknown rank", NULL,
+          n_input_dims ("DT_FLOAT", "{'unknownRank':true}"));
+  EXPECT (HIPPO_ERROR_MODEL_UNSUPPORTED, "channel count unknown", NULL,
+          n_input_dims ("DT_FLOAT", "{'dim':[{'size':'-1'},{'size':'4'},"
+                                    "{'size':'4'},{'size':'-1'}]}"));
+  EXPECT (HIPPO_ERROR_MODEL_INVALID, "batch size 0", NULL,
+          n_input_dims ("DT_FLOAT", "{'dim':[{'size':'0'},{'size':'4'},"
+                                    "{'size':'4'},{'size':'3'}]}"));
+  EXPECT (HIPPO_ERROR_MODEL_INVALID, "100000x4x3", "out of range",
+          n_input_dims ("DT_FLOAT", "{'dim':[{'size':'1'},{'size':'100000'},"
+                                    "{'size':'4'},{'size':'3'}]}"));
+  EXPECT (HIPPO_ERROR_MODEL_UNSUPPORTED, "4-D", "2 dimensions",
+          n_input_dims ("DT_FLOAT", "{'dim':[{'size':'1'},{'size':'4'}]}"));
+  /* inputs of the wrong kind */
+  EXPECT (HIPPO_ERROR_MODEL_UNSUPPORTED, "is a constant where a tensor", NULL,
+          n_input (4, 4), n_const ("w"), n_op ("r", "Relu", "'w'", A_T));
+  EXPECT (HIPPO_ERROR_MODEL_INVALID, "'nop'", "has no value", n_input (4, 4),
+          n_op ("nop", "NoOp", "'^x'", NULL), n_op ("r", "Relu", "'nop'", A_T));
+  EXPECT (HIPPO_ERROR_MODEL_UNSUPPORTED, "must be a constant", NULL,
+          n_input (4, 4), n_op ("c", "Conv2D", "'x','x'", CONV_S1_VALID));
+  /* strides */
+  EXPECT (
+    HIPPO_ERROR_MODEL_FORMAT, "'strides' has 3 entries", NULL, n_input (4, 4),
+    CONV ("w", A_T "," A_VALID ",'strides':{'list':{'i':['1','1','1']}}"));
+  EXPECT (
+    HIPPO_ERROR_MODEL_UNSUPPORTED, "batch or channel axis", NULL,
+    n_input (4, 4),
+    CONV ("w", A_T "," A_VALID ",'strides':{'list':{'i':['2','1','1','1']}}"));
+  EXPECT (HIPPO_ERROR_MODEL_UNSUPPORTED, "out of the supported range", NULL,
+          n_input (4, 4),
+          CONV ("w", A_T "," A_VALID
+                         ",'strides':{'list':{'i':['1','100','1','1']}}"));
+  /* padding */
+  EXPECT (HIPPO_ERROR_MODEL_INVALID, "larger than the padded input", NULL,
+          n_input (2, 2), CONV ("w", CONV_S1_VALID));
+  EXPECT (HIPPO_ERROR_MODEL_FORMAT, "'explicit_paddings' needs 8", NULL,
+          n_input (4, 4),
+          CONV ("w",
+                A_T "," A_S1 ",'padding':{'s':'<EXPLICIT>'},"
+                    "'explicit_paddings':{'list':{'i':['0','0','1','1']}}"));
+  EXPECT (HIPPO_ERROR_MODEL_UNSUPPORTED, "batch or channel axis", NULL,
+          n_input (4, 4),
+          CONV ("w", A_T "," A_S1 ",'padding':{'s':'<EXPLICIT>'},"
+                         "'explicit_paddings':{'list':{'i':['1','0','0','0',"
+                         "'0','0','0','0']}}"));
+  EXPECT (HIPPO_ERROR_MODEL_INVALID, "explicit padding", "out of range",
+          n_input (4, 4),
+          CONV ("w", A_T "," A_S1 ",'padding':{'s':'<EXPLICIT>'},"
+                         "'explicit_paddings':{'list':{'i':['0','0','-1','0',"
+                         "'0','0','0','0']}}"));
+  /* filters */
+  EXPECT (HIPPO_ERROR_MODEL_INVALID, "'w3d' is 3-D", NULL, n_input (4, 4),
+          CONV ("w3d", CONV_S1_VALID));
+  EXPECT (HIPPO_ERROR_MODEL_UNSUPPORTED, "[65, 1, 3, 2]", "supported range",
+          n_input (70, 4), CONV ("wbig", CONV_S1_VALID));
+  EXPECT (HIPPO_ERROR_MODEL_UNSUPPORTED, "grouped convolution", NULL,
+          n_input (4, 4), CONV ("wgroup", CONV_S1_VALID));
+  EXPECT (HIPPO_ERROR_MODEL_UNSUPPORTED, "channel multiplier 1025", NULL,
+          n_input (4, 4), n_const ("wmult"),
+          n_op ("d", "DepthwiseConv2dNative", "'x','wmult'", CONV_S1_VALID));
+  /* biases and batch norms of the wrong size or value */
+  EXPECT (HIPPO_ERROR_MODEL_INVALID, "'b5' has 5 values for 2", NULL,
+          n_input (4, 4), CONV ("w", CONV_S1_VALID), n_const ("b5"),
+          n_op ("b", "BiasAdd", "'c','b5'", A_T));
+  EXPECT (HIPPO_ERROR_MODEL_INVALID, "'b5' has 5 values for 2", NULL,
+          n_input (4, 4), n_const ("w"), n_const ("b5"),
+          n_op ("c", "_FusedConv2D", "'x','w','b5'",
+                CONV_S1_VALID ",'num_args':{'i':'1'},'fused_ops':{'list':"
+                              "{'s':['<BiasAdd>']}}"));
+  EXPECT (HIPPO_ERROR_MODEL_INVALID, "'bn2' has 2 values for 3", NULL,
+          n_input (4, 4), n_const ("bn3"), n_const ("bn2"),
+          n_op ("bn", "FusedBatchNorm", "'x','bn3','bn3','bn3','bn2'",
+                A_T ",'epsilon':{'f':0.001}"));
+  EXPECT (HIPPO_ERROR_MODEL_INVALID, "variance + epsilon is not positive", NULL,
+          n_input (4, 4), n_const ("bn3"), n_const ("bnneg"),
+          n_op ("bn", "FusedBatchNorm", "'x','bn3','bn3','bn3','bnneg'",
+                A_T ",'epsilon':{'f':0.001}"));
+  EXPECT (HIPPO_ERROR_MODEL_UNSUPPORTED, "training-mode", NULL, n_input (4, 4),
+          n_const ("bn3"),
+          n_op ("bn", "FusedBatchNorm", "'x','bn3','bn3','bn3','bn3'",
+                A_T ",'is_training':{'b':true}"));
+  /* MatMul */
+  EXPECT (HIPPO_ERROR_MODEL_INVALID, "'mm3d' are 3-D", NULL, n_input (4, 4),
+          n_const ("ax"), n_op ("m", "Mean", "'x','ax'", A_T), n_const ("mm3d"),
+          n_op ("mm", "MatMul", "'m','mm3d'", A_T));
+  EXPECT (HIPPO_ERROR_MODEL_INVALID, "'mm0' have no outputs", NULL,
+          n_input (4, 4), n_const ("ax"), n_op ("m", "Mean", "'x','ax'", A_T),
+          n_const ("mm0"), n_op ("mm", "MatMul", "'m','mm0'", A_T));
+  /* constants as integers, axes */
+  EXPECT (HIPPO_ERROR_MODEL_UNSUPPORTED, "'axmany' has 5 values", NULL,
+          n_input (4, 4), n_const ("axmany"),
+          n_op ("m", "Mean", "'x','axmany'", A_T));
+  EXPECT (HIPPO_ERROR_MODEL_INVALID, "'axhalf' must hold integers", NULL,
+          n_input (4, 4), n_const ("axhalf"),
+          n_op ("m", "Mean", "'x','axhalf'", A_T));
+  EXPECT (HIPPO_ERROR_MODEL_INVALID, "axis 5 is out of range", NULL,
+          n_input (4, 4), n_const ("ax5"),
+          n_op ("m", "Mean", "'x','ax5'", A_T));
+  EXPECT (HIPPO_ERROR_MODEL_INVALID, "axis 7 is out of range", NULL,
+          n_input (1, 1),
+          n_op ("sq", "Squeeze", "'x'", "'squeeze_dims':{'list':{'i':['7']}}"));
+  EXPECT (HIPPO_ERROR_MODEL_UNSUPPORTED, "only squeezing axes [1, 2]", NULL,
+          n_input (1, 1),
+          n_op ("sq", "Squeeze", "'x'", "'squeeze_dims':{'list':{'i':['3']}}"));
+  /* element-wise and concatenation of shapes that do not match */
+  EXPECT (HIPPO_ERROR_MODEL_UNSUPPORTED, "different shapes", NULL,
+          n_input (4, 4), CONV ("w", CONV_S1_VALID),
+          n_op ("a", "AddV2", "'x','c'", A_T));
+  EXPECT (HIPPO_ERROR_MODEL_UNSUPPORTED, "this form of Maximum", NULL,
+          n_input (4, 4), n_const ("bn3"),
+          n_op ("mx", "Maximum", "'x','bn3'", A_T));
+  EXPECT (HIPPO_ERROR_MODEL_FORMAT, "attribute 'N' = 3 but 2 tensors", NULL,
+          n_input (4, 4), n_const ("axis3"),
+          n_op ("cat", "ConcatV2", "'x','x','axis3'", A_T ",'N':{'i':'3'}"));
+  EXPECT (HIPPO_ERROR_MODEL_INVALID, "does not match input 0", NULL,
+          n_input (4, 4), CONV ("w", CONV_S1_VALID), n_const ("axis3"),
+          n_op ("cat", "ConcatV2", "'x','c','axis3'", A_T));
+  EXPECT (HIPPO_ERROR_MODEL_INVALID, "'noaxis' is empty", NULL, n_input (4, 4),
+          n_const ("noaxis"),
+          n_op ("cat", "ConcatV2", "'x','x','noaxis'", A_T));
+  /* Pad */
+  EXPECT (HIPPO_ERROR_MODEL_INVALID, "must have shape [4, 2]", NULL,
+          n_input (4, 4), n_const ("pads24"),
+          n_op ("p", "Pad", "'x','pads24'", A_T));
+  EXPECT (HIPPO_ERROR_MODEL_UNSUPPORTED, "batch or channel axis", NULL,
+          n_input (4, 4), n_const ("padsbatch"),
+          n_op ("p", "Pad", "'x','padsbatch'", A_T));
+  EXPECT (HIPPO_ERROR_MODEL_INVALID, "padding 100000 is out of range", NULL,
+          n_input (4, 4), n_const ("padsfar"),
+          n_op ("p", "Pad", "'x','padsfar'", A_T));
+  EXPECT (HIPPO_ERROR_MODEL_UNSUPPORTED, "non-zero constant", NULL,
+          n_input (4, 4), n_const ("padsfar"), n_const ("one"),
+          n_op ("p", "PadV2", "'x','padsfar','one'", A_T));
+#undef CONV
+#undef EXPECT
+  fx_clear (&fx);
+}
+
 /* Every attr, input list and name of a valid model replaced by JSON of
  * other shapes: the reader either succeeds or fails with an error, never
  * crashes or warns. */
@@ -1242,6 +1442,7 @@ main (int argc, char **argv)
   g_test_add_func ("/reader-graph/mean", test_mean);
   g_test_add_func ("/reader-graph/shape-ops", test_shape_ops);
   g_test_add_func ("/reader-graph/errors", test_errors);
+  g_test_add_func ("/reader-graph/checks", test_checks);
   g_test_add_func ("/reader-graph/json-shapes", test_json_shapes);
   g_test_add_func ("/reader-graph/real-model", test_real_model);
   return g_test_run ();

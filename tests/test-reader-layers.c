@@ -863,6 +863,161 @@ test_errors (void)
   wb_free (wb);
 }
 
+/* The functional model's weights with other batch-norm values. */
+static HippoWeights *
+functional_weights_bn (WB *wb, const float *gamma, const float *var)
+{
+  wb_add (wb, "c1/kernel", NULL, 0.0f, 3, 3, 3, 4, -1);
+  wb_add (wb, "c1/bias", NULL, 0.1f, 4, -1);
+  wb_add (wb, "bn/gamma", gamma, 0, 4, -1);
+  wb_add (wb, "bn/beta", bn_beta, 0, 4, -1);
+  wb_add (wb, "bn/moving_mean", bn_mean, 0, 4, -1);
+  wb_add (wb, "bn/moving_variance", var, 0, 4, -1);
+  wb_add (wb, "b1/kernel", NULL, 0.0f, 1, 1, 4, 4, -1);
+  wb_add (wb, "dw/depthwise_kernel", NULL, 0.0f, 3, 3, 4, 1, -1);
+  wb_add (wb, "fc/kernel", NULL, 0.0f, 8, 3, -1);
+  wb_add (wb, "fc/bias", NULL, 0.0f, 3, -1);
+  return wb_load (wb);
+}
+
+#define SEQ(layers)                                                            \
+  "{'class_name': 'Sequential', 'config': {'name': 's', 'layers': [" layers    \
+  "]}}"
+#define SEQ_IN(h, w, c)                                                        \
+  "{'class_name': 'InputLayer', 'config': {'name': 'i', "                      \
+  "'batch_input_shape': [null, " #h ", " #w ", " #c "]}}, "
+
+/* The count, size and shape checks of the reader that the other cases do
+ * not reach: each gives its error, never a crash. */
+static void
+test_checks (void)
+{
+  WB *wb = wb_new ();
+  g_autoptr (HippoWeights) w = functional_weights (wb);
+
+  /* counts of inputs */
+  expect_patched (w, "'inbound_nodes': [[['b1', 0, 0, {}], ['dw', 0, 0, {}]]]",
+                  "'inbound_nodes': [[['b1', 0, 0, {}]]]",
+                  HIPPO_ERROR_MODEL_INVALID, "has 1 inputs");
+  expect_patched (w, "'inbound_nodes': [[['in', 0, 0, {}]]]",
+                  "'inbound_nodes': []", HIPPO_ERROR_MODEL_INVALID,
+                  "has no input");
+  expect_patched (w, "[['bn', 0, 0, {}]]", "[['bn', 0]]",
+                  HIPPO_ERROR_MODEL_FORMAT, "an inbound node is not");
+  /* shapes that do not fit */
+  expect_patched (w, "[['add', 0, 0, {}], ['r6', 0, 0, {}]]",
+                  "[['add', 0, 0, {}], ['pad', 0, 0, {}]]",
+                  HIPPO_ERROR_MODEL_INVALID, "differ in height or width");
+  expect_patched (w, "'padding': [[0, 1], [0, 1]]",
+                  "'padding': [[0, 100000], [0, 1]]", HIPPO_ERROR_LIMIT,
+                  "padding");
+  /* the input layers */
+  expect_patched (w, "'input_layers': [['in', 0, 0]], ", "",
+                  HIPPO_ERROR_MODEL_FORMAT, "no 'input_layers' array");
+  expect_patched (w, "'input_layers': [['in', 0, 0]]", "'input_layers': [[3]]",
+                  HIPPO_ERROR_MODEL_FORMAT, "entries must be");
+  expect_patched (w, "'input_layers': [['in', 0, 0]]",
+                  "'input_layers': [['pad', 0, 0]]",
+                  HIPPO_ERROR_MODEL_UNSUPPORTED, "not an InputLayer");
+  expect_patched (w, "'name': 'in'}, 'inbound_nodes': []},",
+                  "'name': 'in'}, 'inbound_nodes': []},"
+                  " {'name': 'in2', 'class_name': 'InputLayer', 'config': "
+                  "  {'batch_input_shape': [null, 9, 9, 3], 'name': 'in2'},"
+                  "  'inbound_nodes': [[['in', 0, 0, {}]]]},",
+                  HIPPO_ERROR_MODEL_INVALID, "an InputLayer has inputs");
+  expect_patched (w, "'name': 'in'}, 'inbound_nodes': []},",
+                  "'name': 'in'}, 'inbound_nodes': []},"
+                  " {'name': 'in2', 'class_name': 'InputLayer', 'config': "
+                  "  {'batch_input_shape': [null, 9, 9, 3], 'name': 'in2'},"
+                  "  'inbound_nodes': []},",
+                  HIPPO_ERROR_MODEL_UNSUPPORTED, "several inputs");
+  expect_error ("{'class_name': 'Model'}", w, HIPPO_ERROR_MODEL_FORMAT,
+                "no 'config' object");
+  expect_error ("{'class_name': 'Sequential', 'config': {'name': 's'}}", w,
+                HIPPO_ERROR_MODEL_FORMAT, "no 'layers' array");
+  /* keys */
+  expect_error (SEQ (SEQ_IN (2, 2, 3) "{'class_name': 'Activation', "
+                                      "'config': {'name': 'a'}}"),
+                w, HIPPO_ERROR_MODEL_FORMAT, "missing key 'activation'");
+  /* sizes past the limits */
+  expect_error (SEQ (SEQ_IN (1, 1, 2000) "{'class_name': 'DepthwiseConv2D', "
+                                         "'config': {'name': 'd', "
+                                         "'kernel_size': 1, "
+                                         "'depth_multiplier': 1000}}"),
+                w, HIPPO_ERROR_LIMIT, "too many channels");
+  expect_error (SEQ (SEQ_IN (100, 100, 200) "{'class_name': 'Flatten', "
+                                            "'config': {'name': 'f'}}"),
+                w, HIPPO_ERROR_LIMIT, "too many to flatten");
+  {
+    GString *cat = g_string_new (
+      "{'class_name': 'Model', 'config': {'name': 'm', 'layers': ["
+      " {'name': 'in', 'class_name': 'InputLayer', 'config': "
+      "  {'batch_input_shape': [null, 1, 1, 60000], 'name': 'in'},"
+      "  'inbound_nodes': []},"
+      " {'name': 'cat', 'class_name': 'Concatenate', 'config': "
+      "  {'name': 'cat', 'axis': -1}, 'inbound_nodes': [[");
+
+    for (int i = 0; i < 20; i++)
+      g_string_append (cat, i ? ", ['in', 0, 0, {}]" : "['in', 0, 0, {}]");
+    g_string_append (cat, "]]}], 'input_layers': [['in', 0, 0]],"
+                          " 'output_layers': [['cat', 0, 0]]}}");
+    expect_error (cat->str, w, HIPPO_ERROR_LIMIT, "too many channels");
+    g_string_free (cat, TRUE);
+  }
+  /* Reshape */
+#define RESHAPE(cfg)                                                           \
+  SEQ (SEQ_IN (1, 1, 6) "{'class_name': 'Reshape', 'config': {'name': 'r'" cfg \
+                        "}}")
+  expect_error (RESHAPE (""), w, HIPPO_ERROR_MODEL_FORMAT,
+                "missing array 'target_shape'");
+  expect_error (RESHAPE (", 'target_shape': [1, 1, 1, 1, 6]"), w,
+                HIPPO_ERROR_MODEL_UNSUPPORTED, "rank");
+  expect_error (RESHAPE (", 'target_shape': ['a', 6]"), w,
+                HIPPO_ERROR_MODEL_FORMAT, "must hold integers");
+  expect_error (RESHAPE (", 'target_shape': [1, 'a']"), w,
+                HIPPO_ERROR_MODEL_FORMAT, "must hold integers");
+  expect_error (RESHAPE (", 'target_shape': [2, 3]"), w,
+                HIPPO_ERROR_MODEL_UNSUPPORTED, "[..., 1, n]");
+  expect_error (RESHAPE (", 'target_shape': [1, 5]"), w,
+                HIPPO_ERROR_MODEL_INVALID, "cannot reshape 6 values to 5");
+#undef RESHAPE
+  wb_free (wb);
+
+  /* weight values: a negative variance, a scale that overflows float */
+  {
+    const float var[4] = { 0.999f, 3.999f, -0.5f, 15.999f };
+    const float tiny_var[4] = { 0.999f, -0.000999f, 0.249f, 15.999f };
+    const float big_gamma[4] = { 1.0f, 3e38f, 0.5f, 1.0f };
+    g_autoptr (HippoWeights) w2 = NULL;
+
+    wb = wb_new ();
+    w2 = functional_weights_bn (wb, bn_gamma, var);
+    expect_error (functional, w2, HIPPO_ERROR_MODEL_INVALID,
+                  "moving_variance + epsilon is not positive at channel 2");
+    wb_free (wb);
+    g_clear_pointer (&w2, hippo_weights_free);
+    wb = wb_new ();
+    w2 = functional_weights_bn (wb, big_gamma, tiny_var);
+    expect_error (functional, w2, HIPPO_ERROR_MODEL_INVALID,
+                  "not finite at channel 1");
+    wb_free (wb);
+  }
+  /* a weight found only by suffix, and not uniquely */
+  {
+    g_autoptr (HippoWeights) w3 = NULL;
+
+    wb = wb_new ();
+    wb_add (wb, "x/c1/kernel", NULL, 0.0f, 3, 3, 3, 4, -1);
+    wb_add (wb, "y/c1/kernel", NULL, 0.0f, 3, 3, 3, 4, -1);
+    w3 = wb_load (wb);
+    expect_error (functional, w3, HIPPO_ERROR_MODEL_FORMAT,
+                  "2 weights end in 'c1/kernel'");
+    wb_free (wb);
+  }
+}
+#undef SEQ
+#undef SEQ_IN
+
 /* Nesting deeper than the limit fails cleanly. */
 static void
 test_deep_nesting (void)
@@ -1106,6 +1261,7 @@ main (int argc, char **argv)
   g_test_add_func ("/reader-layers/nested-in-functional",
                    test_nested_in_functional);
   g_test_add_func ("/reader-layers/errors", test_errors);
+  g_test_add_func ("/reader-layers/checks", test_checks);
   g_test_add_func ("/reader-layers/deep-nesting", test_deep_nesting);
   g_test_add_func ("/reader-layers/hostile-json", test_hostile_json);
   g_test_add_func ("/reader-layers/real-mobilenet-v2", test_real_mobilenet);

@@ -1,7 +1,9 @@
 /* TF.js weights manifests: decoding with hand-computed values, shard
  * groups, and rejection of hostile manifests. */
+#include <fcntl.h>
 #include <math.h>
 #include <string.h>
+#include <unistd.h>
 #include <glib.h>
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
@@ -637,6 +639,59 @@ test_real_model (void)
                                     1e-6);
 }
 
+/* The count and size limits, checked before anything big is allocated
+ * or read. */
+static void
+test_limits (Fixture *f, gconstpointer data)
+{
+  GString *m = g_string_new ("[");
+  g_autofree char *big = g_build_filename (f->dir, "big.bin", NULL);
+  guint8 bin[4] = { 0 };
+  int fd;
+
+  write_file (f->dir, "a.bin", bin, 4);
+  /* more groups, files or tensors than allowed */
+  for (int i = 0; i <= 4096; i++)
+    g_string_append (m, i ? ", {'paths': [], 'weights': []}"
+                          : "{'paths': [], 'weights': []}");
+  g_string_append (m, "]");
+  expect_error (f->dir, m->str, HIPPO_ERROR_LIMIT,
+                "more than 4096 weight groups");
+  g_string_assign (m, "[{'paths': [");
+  for (int i = 0; i <= 4096; i++)
+    g_string_append (m, i ? ", 'a.bin'" : "'a.bin'");
+  g_string_append (m, "], 'weights': []}]");
+  expect_error (f->dir, m->str, HIPPO_ERROR_LIMIT,
+                "more than 4096 weight files");
+  g_string_assign (m, "[{'paths': ['a.bin'], 'weights': [");
+  for (int i = 0; i <= 100000; i++)
+    g_string_append_printf (m,
+                            "%s{'name': 'k%d', 'shape': [0], "
+                            "'dtype': 'float32'}",
+                            i ? ", " : "", i);
+  g_string_append (m, "]}]");
+  expect_error (f->dir, m->str, HIPPO_ERROR_LIMIT,
+                "more than 100000 weight tensors");
+  g_string_free (m, TRUE);
+  /* tensors that are each allowed but too large together */
+  expect_error (f->dir,
+                "[{'paths': ['a.bin'], 'weights': ["
+                " {'name': 'a', 'shape': [600000000], 'dtype': 'float32'},"
+                " {'name': 'b', 'shape': [600000000], 'dtype': 'float32'}]}]",
+                HIPPO_ERROR_LIMIT, "the weights are too large");
+  /* a shard file past the limit (sparse: nothing is read) */
+  fd = open (big, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (ftruncate (fd, (off_t) (G_GINT64_CONSTANT (4) << 30) + 1),
+                   ==, 0);
+  close (fd);
+  expect_error (f->dir,
+                "[{'paths': ['big.bin'], 'weights': ["
+                " {'name': 'a', 'shape': [1], 'dtype': 'float32'}]}]",
+                HIPPO_ERROR_LIMIT, "big.bin is too large");
+  g_unlink (big);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -654,6 +709,7 @@ main (int argc, char **argv)
   ADD ("path-traversal", test_path_traversal);
   ADD ("bad-shapes", test_bad_shapes);
   ADD ("bad-manifest", test_bad_manifest);
+  ADD ("limits", test_limits);
 #undef ADD
   g_test_add_func ("/weights/real-model", test_real_model);
   return g_test_run ();
