@@ -1054,6 +1054,7 @@ test_checks (void)
   add_ramp (&fx, "wgroup", "[1,1,1,2]", 2, -1, 0.5f);
   add_ramp (&fx, "wmult", "[1,1,3,1025]", 3075, -1, 0.001f);
   add_ramp (&fx, "mm3d", "[2,2,3]", 12, -1, 0.1f);
+  add_ramp (&fx, "mm32", "[3,2]", 6, -1, 0.1f);
   add_w (&fx, "mm0", "[3,0]", NULL, 0);
   add_ramp (&fx, "b5", "[5]", 5, 0, 1);
   add_ramp (&fx, "bn3", "[3]", 3, 1, 0.5f);
@@ -1174,6 +1175,24 @@ test_checks (void)
   EXPECT (HIPPO_ERROR_MODEL_INVALID, "'mm0' have no outputs", NULL,
           n_input (4, 4), n_const ("ax"), n_op ("m", "Mean", "'x','ax'", A_T),
           n_const ("mm0"), n_op ("mm", "MatMul", "'m','mm0'", A_T));
+  EXPECT (HIPPO_ERROR_MODEL_INVALID, "'b5' has 5 values for 2 outputs", NULL,
+          n_input (4, 4), n_const ("ax"), n_op ("m", "Mean", "'x','ax'", A_T),
+          n_const ("mm32"), n_const ("b5"),
+          n_op ("mm", "_FusedMatMul", "'m','mm32','b5'",
+                A_T ",'num_args':{'i':'1'},'fused_ops':{'list':"
+                    "{'s':['<BiasAdd>']}}"));
+  {
+    GString *ins = g_string_new ("'x'");
+
+    for (int i = 1; i < 20; i++)
+      g_string_append (ins, ",'x'");
+    g_string_append (ins, ",'axis3'");
+    EXPECT (HIPPO_ERROR_LIMIT, "channels are too many", NULL,
+            n_input_dims ("DT_FLOAT", "{'dim':[{'size':'1'},{'size':'1'},"
+                                      "{'size':'1'},{'size':'60000'}]}"),
+            n_const ("axis3"), n_op ("cat", "ConcatV2", ins->str, A_T));
+    g_string_free (ins, TRUE);
+  }
   /* constants as integers, axes */
   EXPECT (HIPPO_ERROR_MODEL_UNSUPPORTED, "'axmany' has 5 values", NULL,
           n_input (4, 4), n_const ("axmany"),

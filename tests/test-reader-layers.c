@@ -904,6 +904,8 @@ test_checks (void)
                   "has no input");
   expect_patched (w, "[['bn', 0, 0, {}]]", "[['bn', 0]]",
                   HIPPO_ERROR_MODEL_FORMAT, "an inbound node is not");
+  expect_patched (w, "[['bn', 0, 0, {}]]", "[[3, 0, 0, {}]]",
+                  HIPPO_ERROR_MODEL_FORMAT, "an inbound node is not");
   /* shapes that do not fit */
   expect_patched (w, "[['add', 0, 0, {}], ['r6', 0, 0, {}]]",
                   "[['add', 0, 0, {}], ['pad', 0, 0, {}]]",
