@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <glib/gstdio.h>
 
 /* A folder tree deeper or fuller than this is refused. */
@@ -107,7 +108,12 @@ walk (const char *dir, GHashTable *seen, const char *skip_key, GPtrArray *out,
     return TRUE;
   d = g_dir_open (dir, 0, NULL);
   if (d == NULL)
-    return TRUE;
+    {
+      /* listed itself: its error (e.g. permission denied) is counted and
+       * reported, not skipped in silence */
+      g_ptr_array_add (out, g_strdup (dir));
+      return TRUE;
+    }
   while ((name = g_dir_read_name (d)) != NULL)
     if (name[0] != '.')
       g_ptr_array_add (names, g_strdup (name));
@@ -148,7 +154,8 @@ walk (const char *dir, GHashTable *seen, const char *skip_key, GPtrArray *out,
  *
  * Lists the files under @folder as the CLI does: recursively, names
  * sorted, hidden files and folders and XMP sidecars left out, symlinked
- * folders followed once.
+ * folders followed once; a folder that cannot be read is listed itself, so
+ * that its error is reported.
  *
  * Returns: (transfer full) (element-type utf8): the paths, or %NULL with
  *   %HIPPO_ERROR_NOT_FOUND (not a folder) or %HIPPO_ERROR_LIMIT.
@@ -256,8 +263,24 @@ on_file (guint index, const char *path, const HippoPrediction *p,
     }
   if (bp->tag && !unsure)
     {
-      if (!hippo_tag_file (target, (const char *const *) labels->pdata,
-                           &b->tag_params, &changed, &e))
+      /* A copy this batch has just made keeps its source's mode; a
+       * read-only one is still ours to tag in place (hippo_tag_file()
+       * leaves files without a write bit alone), and gets its mode back
+       * after. A moved file is the user's own and stays refused. */
+      GStatBuf st;
+      gboolean own_copy
+        = bp->sort && !bp->dry_run && b->sort_params.action == HIPPO_SORT_COPY
+          && b->tag_params.mode == HIPPO_TAG_MODE_IN_PLACE
+          && g_stat (target, &st) == 0 && S_ISREG (st.st_mode)
+          && (st.st_mode & S_IWUSR) == 0
+          && g_chmod (target, (st.st_mode & 07777) | S_IWUSR) == 0;
+      gboolean tagged
+        = hippo_tag_file (target, (const char *const *) labels->pdata,
+                          &b->tag_params, &changed, &e);
+
+      if (own_copy)
+        g_chmod (target, st.st_mode & 07777);
+      if (!tagged)
         {
           b->result.n_failed++;
           note (b, target, "%s", e->message);

@@ -343,6 +343,21 @@ for f, d in images.items():
                      "sidecar, the source untouched" % (p, subj, want))
 verdict(ok, "batch both, in place: each sorted copy holds its label in its own XMP "
         "(unsure ones none), no sidecar; the sources are untouched")
+# a folder of bad images (run-e2e makes it; the CLI's outcome of the same
+# files is BAD_JSONL): the batch goes on, each bad file counted in n-failed
+bad_ref = read_jsonl(env["E2E_BAD_JSONL"]) if env.get("E2E_BAD_JSONL") else {}
+n_bad_err = sum("error" in d for d in bad_ref.values())
+diag("bad images: the CLI decoded %d, refused %d: %s"
+     % (len(bad_ref) - n_bad_err, n_bad_err,
+        "; ".join("%s: %s" % (os.path.basename(f), d["error"][:60])
+                  for f, d in sorted(bad_ref.items()) if "error" in d)))
+c = check_counts("batch-bad-images", "batch over a folder of bad images (empty, truncated JPEG "
+                 "and PNG, 100000x100000 header, symlink loop; 1x1, CMYK, 16-bit, grey+alpha, "
+                 "animated GIF, non-UTF-8 name decode): the batch goes on",
+                 len(bad_ref) - n_bad_err, n_bad_err, 0)
+verdict(n_bad_err == 6 and len(bad_ref) == 14,
+        "the CLI sees the same folder as 8 images and 6 bad files (%d, %d)"
+        % (len(bad_ref) - n_bad_err, n_bad_err))
 nf = cases.get("batch-no-folder", {})
 verdict(nf.get("status") == "execution-error" and "no folder" in (nf.get("error") or ""),
         "batch without a folder: a clear error (%s)" % nf.get("error"))

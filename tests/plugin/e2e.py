@@ -8,8 +8,10 @@
 # Environment: E2E_WORK (a writable folder), E2E_PROJECT (a trained
 # project), E2E_LABEL_PROJECT (a copy of it that label may change),
 # E2E_UNTRAINED (a project with classes but no training), E2E_BATCH (a
-# folder for batch), E2E_JPEG (a photo), E2E_PNG (a PNG with alpha),
-# E2E_PNG2 (another PNG), E2E_WARM_RUNS (timing runs).
+# folder for batch), E2E_BAD_BATCH (a folder of bad images: empty,
+# truncated, huge header, symlink loop... docs/robustness.md), E2E_JPEG (a
+# photo), E2E_PNG (a PNG with alpha), E2E_PNG2 (another PNG),
+# E2E_WARM_RUNS (timing runs).
 import json
 import os
 import shutil
@@ -376,6 +378,12 @@ def case_batch():
           project=gfile(os.environ["E2E_UNTRAINED"]))
 
 
+def case_bad_batch():
+    # every file is tried, the bad ones counted in n-failed; nothing written
+    batch("batch-bad-images", folder=gfile(os.environ["E2E_BAD_BATCH"]), mode="tag",
+          dry_run=True, min_confidence=0.0)
+
+
 def case_trainer():
     r = run("plug-in-hippotag-trainer", run_mode=Gimp.RunMode.NONINTERACTIVE,
             project=gfile(project))
@@ -402,6 +410,7 @@ for name, f in (("registered", case_registered), ("jpeg", case_jpeg),
                 ("keyword", case_keyword), ("warm", case_warm),
                 ("default-project", case_default_project),
                 ("untrained", case_untrained), ("label", case_label),
-                ("batch", case_batch), ("trainer", case_trainer)):
+                ("batch", case_batch), ("bad-batch", case_bad_batch),
+                ("trainer", case_trainer)):
     guarded(name, f)
 emit(case="done")
