@@ -116,7 +116,13 @@ hippo_prj_set_error (HippoProject *p, int rc, const char *what, GError **error)
       case SQLITE_IOERR:
       case SQLITE_CANTOPEN:
       case SQLITE_PERM:
-        if (sys != 0)
+        /* a write (or the -shm of a WAL opened for reading) that found no
+         * room: say so as SQLITE_FULL does */
+        if (sys == ENOSPC || sys == EDQUOT)
+          cause = g_strdup_printf ("the disk is full (%s); nothing was "
+                                   "changed",
+                                   g_strerror (sys));
+        else if (sys != 0)
           cause = g_strdup_printf ("%s (%s)", msg, g_strerror (sys));
         else
           cause = g_strdup (msg);
