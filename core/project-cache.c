@@ -11,9 +11,8 @@
 
 #include <glib/gstdio.h>
 
+#include "digest.h"
 #include "project-private.h"
-
-#define HASH_CHUNK (256 * 1024)
 
 /* Feature cache */
 
@@ -218,87 +217,16 @@ hippo_project_clear_features (HippoProject *project, guint64 *n_removed,
 
 /* Content hashes */
 
-static gboolean
-same_stat (const struct stat *a, const struct stat *b)
-{
-  return a->st_size == b->st_size && a->st_ino == b->st_ino
-         && a->st_dev == b->st_dev && a->st_mtim.tv_sec == b->st_mtim.tv_sec
-         && a->st_mtim.tv_nsec == b->st_mtim.tv_nsec
-         && a->st_ctim.tv_sec == b->st_ctim.tv_sec
-         && a->st_ctim.tv_nsec == b->st_ctim.tv_nsec;
-}
-
 /* Hashes a file; *st is its state when opened, *stable whether it did not
  * change while being read. */
 static char *
 hash_file (const char *path, struct stat *st, gboolean *stable, GError **error)
 {
-  g_autofree char *display = g_filename_display_name (path);
-  g_autofree guint8 *buf = NULL;
-  g_autoptr (GChecksum) sum = NULL;
-  struct stat after;
-  guint64 total = 0;
-  int fd, flags;
+  char hex[HIPPO_HASH_HEX_LEN + 1];
 
-  *stable = FALSE;
-  /* O_NONBLOCK: opening a FIFO must not wait for a writer. */
-  fd = g_open (path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK, 0);
-  if (fd < 0)
-    {
-      int e = errno;
-
-      g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_IO, "cannot open %s: %s",
-                   display, g_strerror (e));
-      return NULL;
-    }
-  if (fstat (fd, st) != 0)
-    {
-      int e = errno;
-
-      g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_IO, "cannot read %s: %s",
-                   display, g_strerror (e));
-      close (fd);
-      return NULL;
-    }
-  if (!S_ISREG (st->st_mode))
-    {
-      g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_INVALID_ARGUMENT,
-                   "%s is not a regular file", display);
-      close (fd);
-      return NULL;
-    }
-  flags = fcntl (fd, F_GETFL);
-  if (flags >= 0)
-    fcntl (fd, F_SETFL, flags & ~O_NONBLOCK);
-#ifdef POSIX_FADV_SEQUENTIAL
-  posix_fadvise (fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-#endif
-  buf = g_malloc (HASH_CHUNK);
-  sum = g_checksum_new (G_CHECKSUM_SHA256);
-  for (;;)
-    {
-      ssize_t n = read (fd, buf, HASH_CHUNK);
-
-      if (n < 0 && errno == EINTR)
-        continue;
-      if (n < 0)
-        {
-          int e = errno;
-
-          g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_IO, "cannot read %s: %s",
-                       display, g_strerror (e));
-          close (fd);
-          return NULL;
-        }
-      if (n == 0)
-        break;
-      g_checksum_update (sum, buf, n);
-      total += (guint64) n;
-    }
-  *stable = fstat (fd, &after) == 0 && same_stat (st, &after)
-            && total == (guint64) st->st_size;
-  close (fd);
-  return g_strdup (g_checksum_get_string (sum));
+  if (!hippo_digest_file (path, hex, st, stable, error))
+    return NULL;
+  return g_strdup (hex);
 }
 
 char *
@@ -481,6 +409,24 @@ hippo_project_hash_file (HippoProject *project, const char *path,
   if (hash != NULL && stable && !project->read_only && hippo_prj_is_hash (hash))
     store_hash (project, abs, &st, hash);
   return hash;
+}
+
+char *
+hippo_prj_cached_file_hash (HippoProject *project, const char *abs)
+{
+  struct stat st;
+
+  if (g_stat (abs, &st) != 0 || !S_ISREG (st.st_mode))
+    return NULL;
+  return cached_hash (project, abs, &st);
+}
+
+void
+hippo_prj_remember_file_hash (HippoProject *project, const char *abs,
+                              const struct stat *st, const char *hash)
+{
+  if (!project->read_only && hippo_prj_is_hash (hash))
+    store_hash (project, abs, st, hash);
 }
 
 /* Trained head */

@@ -3,6 +3,7 @@
 #define HIPPO_PROJECT_PRIVATE_H
 
 #include <sqlite3.h>
+#include <sys/stat.h>
 
 #include "hippotag/hippotag-project.h"
 
@@ -52,6 +53,14 @@ gboolean hippo_prj_write_begin (HippoProject *p, const char *what,
 gboolean hippo_prj_write_end (HippoProject *p, gboolean ok, const char *what,
                               GError **error);
 void hippo_prj_flush_hashes (HippoProject *p);
+/* The hash cache alone, for hashes computed elsewhere (the file pipeline
+ * hashes on its own threads): the cached hash of the file at the absolute
+ * path abs when its stat still matches, else NULL, without reading it; and
+ * recording the hash of a file that did not change while it was read (st:
+ * its state then), as hippo_project_hash_file() does. */
+char *hippo_prj_cached_file_hash (HippoProject *p, const char *abs);
+void hippo_prj_remember_file_hash (HippoProject *p, const char *abs,
+                                   const struct stat *st, const char *hash);
 gboolean hippo_prj_bump_revision (HippoProject *p, GError **error);
 gboolean hippo_prj_normalize_hash (const char *in,
                                    char out[HIPPO_HASH_HEX_LEN + 1],

@@ -1,0 +1,22 @@
+/* Private: the SHA-256 of a file's bytes (nettle's, which uses the CPU's
+ * SHA instructions where there are some, else GLib's). */
+#ifndef HIPPO_DIGEST_H
+#define HIPPO_DIGEST_H
+
+#include <sys/stat.h>
+
+#include "hippotag/hippotag-project.h"
+
+G_BEGIN_DECLS
+
+/* Hashes the file at path into hex (64 lowercase hex digits and a NUL).
+ * *st is its state when opened; *stable tells whether it did not change
+ * while being read. FIFOs, devices and folders are refused without being
+ * read (HIPPO_ERROR_INVALID_ARGUMENT); other failures are HIPPO_ERROR_IO,
+ * the message naming the file. */
+gboolean hippo_digest_file (const char *path, char hex[HIPPO_HASH_HEX_LEN + 1],
+                            struct stat *st, gboolean *stable, GError **error);
+
+G_END_DECLS
+
+#endif /* HIPPO_DIGEST_H */
