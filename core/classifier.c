@@ -6,9 +6,10 @@
 
 #include <json-glib/json-glib.h>
 
+#include "extract-private.h"
 #include "hippotag/hippotag-classifier.h"
-#include "hippotag/hippotag-extract.h"
 #include "hippotag/hippotag-head.h"
+#include "project-private.h"
 
 /* Files hashed and looked up per round of classify: keeps memory flat. */
 #define CHUNK 256
@@ -182,6 +183,11 @@ hippo_classifier_get_dim (HippoClassifier *c)
 
 /* --- features with the cache ------------------------------------------- */
 
+/* Features written to the cache per transaction: one short write now and
+ * then, so other users of the project are not locked out while the
+ * network runs; a failed cache write is harmless. */
+#define STORE_BATCH 64
+
 typedef struct
 {
   guint n;
@@ -206,30 +212,164 @@ batch_clear (Batch *b)
   memset (b, 0, sizeof *b);
 }
 
-typedef struct
+/* One run of files through the extractor's pipeline with the project's
+ * caches: hashes and features are looked up on this thread, new features
+ * stored in groups. */
+typedef struct _Run Run;
+struct _Run
 {
   HippoClassifier *c;
-  Batch *b;
-  guint *slots;         /* extractor index -> batch index */
   gboolean store;
-} MissCtx;
+  gboolean profile;
+  char (*store_hashes)[HIPPO_HASH_HEX_LEN + 1]; /* STORE_BATCH */
+  float *store_features;                        /* STORE_BATCH * dim */
+  guint n_store;
+  /* what is done with each outcome, in input order */
+  gboolean (*take) (Run *run, HippoItem *item);
+  Batch *batch;
+  HippoFileFunc func;
+  gpointer user_data;
+  float *probs;         /* n_classes */
+};
+
+/* Features cached for the item's hash, if any, into item->features. */
+static HippoItemAction
+lookup_features (HippoClassifier *c, HippoItem *item)
+{
+  float *cached = NULL;
+  guint dim = 0;
+  gboolean hit;
+
+  /* a damaged cache entry is a miss: it is computed and replaced */
+  if (!hippo_project_get_features (c->project, item->hash,
+                                   hippo_model_get_id (c->model), c->layers,
+                                   HIPPO_PREPROCESS_VERSION, &cached, &dim,
+                                   NULL))
+    cached = NULL;
+  hit = cached != NULL && dim == c->dim;
+  if (hit)
+    memcpy (item->features, cached, c->dim * sizeof (float));
+  g_free (cached);
+  return hit ? HIPPO_ITEM_HAVE : HIPPO_ITEM_EXTRACT;
+}
+
+static HippoItemAction
+run_prepare (HippoItem *item, gpointer user_data)
+{
+  Run *run = user_data;
+  HippoClassifier *c = run->c;
+  char *abs = hippo_prj_absolute_path (item->path);
+  char *hash = hippo_prj_cached_file_hash (c->project, abs);
+
+  if (hash == NULL)
+    {
+      /* hashed on a lane, where the file is read anyway */
+      item->hash_path = abs;
+      return HIPPO_ITEM_HASH;
+    }
+  g_strlcpy (item->hash, hash, sizeof item->hash);
+  g_free (hash);
+  g_free (abs);
+  return lookup_features (c, item);
+}
+
+static HippoItemAction
+run_hashed (HippoItem *item, gpointer user_data)
+{
+  Run *run = user_data;
+
+  if (item->stable)
+    hippo_prj_remember_file_hash (run->c->project, item->hash_path, &item->st,
+                                  item->hash);
+  return lookup_features (run->c, item);
+}
+
+static void
+run_flush (Run *run)
+{
+  HippoClassifier *c = run->c;
+  gint64 t0 = run->profile ? g_get_monotonic_time () : 0;
+
+  if (run->n_store == 0)
+    return;
+  if (hippo_project_begin (c->project, NULL))
+    {
+      for (guint j = 0; j < run->n_store; j++)
+        hippo_project_put_features (c->project, run->store_hashes[j],
+                                    hippo_model_get_id (c->model), c->layers,
+                                    HIPPO_PREPROCESS_VERSION,
+                                    run->store_features + (gsize) j * c->dim,
+                                    c->dim, NULL);
+      if (!hippo_project_commit (c->project, NULL))
+        hippo_project_rollback (c->project);
+    }
+  run->n_store = 0;
+  if (run->profile)
+    hippo_extractor_add_time (c->extractor, HIPPO_STAGE_STORE,
+                              g_get_monotonic_time () - t0);
+}
 
 static gboolean
-on_extracted (guint index, const char *path, const float *features,
-              const GError *error, gpointer user_data)
+run_deliver (HippoItem *item, gpointer user_data)
 {
-  MissCtx *m = user_data;
-  guint slot = m->slots[index];
-  Batch *b = m->b;
+  Run *run = user_data;
+  HippoClassifier *c = run->c;
+  gboolean go = run->take (run, item);
 
-  if (features == NULL)
+  if (run->store && item->extracted && item->hash[0])
     {
-      b->errors[slot] = g_error_copy (error);
-      return TRUE;
+      memcpy (run->store_hashes[run->n_store], item->hash,
+              HIPPO_HASH_HEX_LEN + 1);
+      memcpy (run->store_features + (gsize) run->n_store * c->dim,
+              item->features, c->dim * sizeof (float));
+      if (++run->n_store == STORE_BATCH)
+        run_flush (run);
     }
-  memcpy (b->features + (gsize) slot * m->c->dim, features,
-          m->c->dim * sizeof (float));
-  b->have[slot] = TRUE;
+  return go;
+}
+
+/* Runs the files; FALSE only when take stopped it (error set). */
+static gboolean
+run_files (HippoClassifier *c, Run *run, const char *const *paths, guint n,
+           gboolean store, GError **error)
+{
+  static const HippoItemFuncs funcs = { run_prepare, run_hashed,
+                                        run_deliver };
+  gboolean ok;
+
+  run->c = c;
+  run->store = store && !c->read_only;
+  run->profile = hippo_extractor_is_profiling (c->extractor);
+  if (run->store)
+    {
+      run->store_hashes = g_malloc (STORE_BATCH * sizeof *run->store_hashes);
+      run->store_features = g_new (float, (gsize) STORE_BATCH * c->dim);
+    }
+  ok = hippo_extractor_run_items (c->extractor, paths, n, &funcs, run,
+                                  error);
+  if (run->store)
+    run_flush (run);
+  g_free (run->store_hashes);
+  g_free (run->store_features);
+  return ok;
+}
+
+static gboolean
+take_into_batch (Run *run, HippoItem *item)
+{
+  Batch *b = run->batch;
+  guint i = item->index;
+
+  if (item->hash[0])
+    b->hashes[i] = g_strdup (item->hash);
+  if (item->have)
+    {
+      memcpy (b->features + (gsize) i * run->c->dim, item->features,
+              run->c->dim * sizeof (float));
+      b->have[i] = TRUE;
+    }
+  else
+    b->errors[i] = g_steal_pointer (&item->error);
   return TRUE;
 }
 
@@ -240,66 +380,16 @@ static gboolean
 batch_features (HippoClassifier *c, const char *const *paths, guint n,
                 gboolean store, Batch *b, GError **error)
 {
-  g_autofree guint *slots = g_new (guint, n);
-  g_autofree const char **miss = g_new (const char *, n);
-  guint n_miss = 0;
-  MissCtx m = { c, b, slots, store && !c->read_only };
-
-  (void) error;
+  Run run = { 0 };
 
   b->n = n;
   b->hashes = g_new0 (char *, n);
   b->features = g_new0 (float, (gsize) n * c->dim);
   b->have = g_new0 (gboolean, n);
   b->errors = g_new0 (GError *, n);
-
-  for (guint i = 0; i < n; i++)
-    {
-      float *cached = NULL;
-      guint dim = 0;
-
-      b->hashes[i] = hippo_project_hash_file (c->project, paths[i],
-                                              &b->errors[i]);
-      if (b->hashes[i] == NULL)
-        continue;
-      /* a damaged cache entry is a miss: it is computed and replaced */
-      if (!hippo_project_get_features (c->project, b->hashes[i],
-                                       hippo_model_get_id (c->model),
-                                       c->layers, HIPPO_PREPROCESS_VERSION,
-                                       &cached, &dim, NULL))
-        cached = NULL;
-      if (cached && dim == c->dim)
-        {
-          memcpy (b->features + (gsize) i * c->dim, cached,
-                  c->dim * sizeof (float));
-          b->have[i] = TRUE;
-        }
-      else
-        {
-          slots[n_miss] = i;
-          miss[n_miss++] = paths[i];
-        }
-      g_free (cached);
-    }
-  if (n_miss == 0)
-    return TRUE;
-  hippo_extractor_run (c->extractor, miss, n_miss, on_extracted, &m, NULL);
-  /* One short write after the network, so other users of the project
-   * are not locked out while it runs; a failed cache write is harmless. */
-  if (m.store && hippo_project_begin (c->project, NULL))
-    {
-      for (guint j = 0; j < n_miss; j++)
-        if (b->have[slots[j]])
-          hippo_project_put_features (c->project, b->hashes[slots[j]],
-                                      hippo_model_get_id (c->model),
-                                      c->layers, HIPPO_PREPROCESS_VERSION,
-                                      b->features
-                                        + (gsize) slots[j] * c->dim,
-                                      c->dim, NULL);
-      if (!hippo_project_commit (c->project, NULL))
-        hippo_project_rollback (c->project);
-    }
-  return TRUE;
+  run.take = take_into_batch;
+  run.batch = b;
+  return run_files (c, &run, paths, n, store, error);
 }
 
 static char *
@@ -757,51 +847,49 @@ fill_prediction (HippoClassifier *c, float *scores, HippoPrediction *p)
   p->confidence = conf;
 }
 
+static gboolean
+take_prediction (Run *run, HippoItem *item)
+{
+  HippoClassifier *c = run->c;
+  HippoPrediction p = { 0 };
+  gint64 t0 = run->profile ? g_get_monotonic_time () : 0, t1;
+  gboolean go;
+
+  if (item->have)
+    {
+      hippo_head_predict (c->head, item->features, 1, run->probs);
+      fill_prediction (c, run->probs, &p);
+    }
+  t1 = run->profile ? g_get_monotonic_time () : 0;
+  go = run->func (item->index, item->path, item->have ? &p : NULL,
+                  item->error, run->user_data);
+  if (run->profile)
+    {
+      hippo_extractor_add_time (c->extractor, HIPPO_STAGE_HEAD, t1 - t0);
+      hippo_extractor_add_time (c->extractor, HIPPO_STAGE_OUTPUT,
+                                g_get_monotonic_time () - t1);
+    }
+  return go;
+}
+
 gboolean
 hippo_classifier_classify_files (HippoClassifier *c,
                                  const char *const *paths, guint n_paths,
                                  HippoFileFunc func, gpointer user_data,
                                  GError **error)
 {
-  guint k;
+  g_autofree float *probs = NULL;
+  Run run = { 0 };
 
   g_return_val_if_fail (c != NULL && func != NULL, FALSE);
   if (!load_head (c, error))
     return FALSE;
-  k = hippo_head_get_n_classes (c->head);
-  for (guint first = 0; first < n_paths; first += CHUNK)
-    {
-      guint n = MIN (CHUNK, n_paths - first);
-      Batch b = { 0 };
-      g_autofree float *probs = g_new (float, (gsize) n * k);
-
-      if (!batch_features (c, paths + first, n, c->cache_unlabelled, &b,
-                           error))
-        {
-          batch_clear (&b);
-          return FALSE;
-        }
-      hippo_head_predict (c->head, b.features, n, probs);
-      for (guint i = 0; i < n; i++)
-        {
-          HippoPrediction p = { 0 };
-          gboolean go;
-
-          if (b.have[i])
-            fill_prediction (c, probs + (gsize) i * k, &p);
-          go = func (first + i, paths[first + i], b.have[i] ? &p : NULL,
-                     b.errors[i], user_data);
-          if (!go)
-            {
-              batch_clear (&b);
-              g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_CANCELLED,
-                           "cancelled");
-              return FALSE;
-            }
-        }
-      batch_clear (&b);
-    }
-  return TRUE;
+  probs = g_new (float, hippo_head_get_n_classes (c->head));
+  run.take = take_prediction;
+  run.func = func;
+  run.user_data = user_data;
+  run.probs = probs;
+  return run_files (c, &run, paths, n_paths, c->cache_unlabelled, error);
 }
 
 gboolean

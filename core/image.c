@@ -2,7 +2,7 @@
  * limit checked from the header before any pixel memory exists, reduced-size
  * JPEG decoding, EXIF orientation, alpha composited onto white.
  */
-#include "hippotag/hippotag-image.h"
+#include "image-private.h"
 
 #define HIPPO_INPUT_DECODE_FACTOR 3
 
@@ -843,11 +843,26 @@ hippo_image_get_pixels (const HippoImage *image)
   return image->pixels;
 }
 
+HippoImage *
+hippo_image_load_for_input (const char *path, int w, int h, GError **error)
+{
+  HippoImageParams params;
+
+  /* Reduced JPEG decoding down to 3x the input, not further: the
+   * aligned-corner bilinear resize of the reference samples the full image
+   * sparsely, and a reduction that leaves under 3 source pixels per input
+   * pixel moves the features measurably away from it (cosine 0.985 on a
+   * 1352x900 photo decoded at 1/2). A 12 MP photo still decodes at 1/4. */
+  hippo_image_params_default (&params);
+  params.min_width = HIPPO_INPUT_DECODE_FACTOR * w;
+  params.min_height = HIPPO_INPUT_DECODE_FACTOR * h;
+  return hippo_image_load (path, &params, error);
+}
+
 gboolean
 hippo_image_load_input (const HippoModel *model, const char *path, float *dst,
                         GError **error)
 {
-  HippoImageParams params;
   HippoImage *image;
   int w = 0, h = 0;
 
@@ -858,15 +873,7 @@ hippo_image_load_input (const HippoModel *model, const char *path, float *dst,
   hippo_model_get_input_size (model, &w, &h);
   g_return_val_if_fail (w > 0 && h > 0, FALSE);
 
-  /* Reduced JPEG decoding down to 3x the input, not further: the
-   * aligned-corner bilinear resize of the reference samples the full image
-   * sparsely, and a reduction that leaves under 3 source pixels per input
-   * pixel moves the features measurably away from it (cosine 0.985 on a
-   * 1352x900 photo decoded at 1/2). A 12 MP photo still decodes at 1/4. */
-  hippo_image_params_default (&params);
-  params.min_width = HIPPO_INPUT_DECODE_FACTOR * w;
-  params.min_height = HIPPO_INPUT_DECODE_FACTOR * h;
-  image = hippo_image_load (path, &params, error);
+  image = hippo_image_load_for_input (path, w, h, error);
   if (image == NULL)
     return FALSE;
   hippo_image_to_input (image, w, h, dst);

@@ -12,9 +12,10 @@ G_BEGIN_DECLS
 /**
  * HippoExtractor:
  *
- * Turns image files into feature vectors with one session: decodes a batch
- * of files on its threads, then runs the network on them. Used by one
- * thread at a time.
+ * Turns image files into feature vectors on its threads: each thread
+ * decodes files and runs the network on them with a session of its own, so
+ * decoding on one thread overlaps the network on another, and T threads
+ * keep at most T cores busy. Used by one thread at a time.
  */
 typedef struct _HippoExtractor HippoExtractor;
 
@@ -41,7 +42,8 @@ typedef gboolean (*HippoExtractFunc) (guint index, const char *path,
  * hippo_extractor_new:
  * @model: the model; the extractor keeps a reference.
  * @params: (nullable): session options (threads, batch, layers), or %NULL
- *   for the defaults.
+ *   for the defaults. The batch is that of each thread: files decoded by
+ *   one thread and run through the network together.
  * @error: return location for a #GError, or %NULL.
  *
  * Returns: (transfer full): an extractor to free with hippo_extractor_free(),
@@ -69,7 +71,10 @@ guint hippo_extractor_get_dim (const HippoExtractor *extractor);
  * hippo_extractor_get_session:
  * @extractor: an extractor.
  *
- * Returns: (transfer none): the session it runs the network with.
+ * Returns: (transfer none): a session with all the extractor's threads
+ *   that splits each layer over them, for single images (with more than
+ *   one thread, hippo_extractor_run() uses sessions of its own, one per
+ *   thread).
  */
 HippoSession *hippo_extractor_get_session (const HippoExtractor *extractor);
 
@@ -83,10 +88,13 @@ HippoSession *hippo_extractor_get_session (const HippoExtractor *extractor);
  * @error: return location for a #GError, or %NULL.
  *
  * Extracts the features of every file. A file that cannot be read or
- * decoded is reported to @func with its error and the rest go on.
+ * decoded is reported to @func with its error and the rest go on. Memory
+ * does not grow with @n_paths: a few files per thread are in flight.
  *
  * Returns: %TRUE when every file was reported (whether or not it
- *   succeeded); %FALSE with %HIPPO_ERROR_CANCELLED when @func stopped it.
+ *   succeeded); %FALSE with %HIPPO_ERROR_CANCELLED when @func stopped it,
+ *   or with %HIPPO_ERROR_LIMIT when not even one thread's buffers could be
+ *   allocated.
  */
 gboolean hippo_extractor_run (HippoExtractor *extractor,
                               const char *const *paths, guint n_paths,
