@@ -22,7 +22,7 @@
 
 #define HASH_CHUNK (256 * 1024)
 
-typedef struct
+typedef struct _HippoDigest
 {
 #ifdef HAVE_NETTLE
   struct sha256_ctx ctx;
@@ -80,6 +80,37 @@ sha_abandon (Sha256 *s)
 #else
   (void) s;
 #endif
+}
+
+HippoDigest *
+hippo_digest_new (void)
+{
+  HippoDigest *d = g_new (HippoDigest, 1);
+
+  sha_init (d);
+  return d;
+}
+
+void
+hippo_digest_update (HippoDigest *digest, const void *data, gsize len)
+{
+  sha_update (digest, data, len);
+}
+
+void
+hippo_digest_finish (HippoDigest *digest, char hex[HIPPO_HASH_HEX_LEN + 1])
+{
+  sha_finish (digest, hex);
+  g_free (digest);
+}
+
+void
+hippo_digest_free (HippoDigest *digest)
+{
+  if (digest == NULL)
+    return;
+  sha_abandon (digest);
+  g_free (digest);
 }
 
 static gboolean

@@ -8,6 +8,7 @@
 #include <glib/gstdio.h>
 
 #include "hippotag/hippotag-common.h"
+#include "digest.h"
 #include "graph.h"
 #include "weights.h"
 
@@ -264,77 +265,107 @@ parse_entry (JsonNode *node, guint group, Entry *e, GError **error)
   return TRUE;
 }
 
+/* The index of the first NaN or infinite value, or n: a test of the
+ * exponent bits the compiler vectorises, block by block. */
+static gsize
+first_non_finite (const float *p, gsize n)
+{
+  for (gsize i = 0; i < n; i += 1024)
+    {
+      gsize m = MIN (1024, n - i);
+      guint32 bad = 0;
+
+      for (gsize j = 0; j < m; j++)
+        {
+          guint32 b;
+
+          memcpy (&b, p + i + j, 4);
+          bad |= (b & 0x7f800000u) == 0x7f800000u;
+        }
+      if (bad)
+        for (gsize j = 0; j < m; j++)
+          if (!isfinite (p[i + j]))
+            return i + j;
+    }
+  return n;
+}
+
 static gboolean
 decode_entry (const Entry *e, const guint8 *src, GError **error)
 {
   HippoWeight *w = e->weight;
   float *dst;
+  gsize bad;
 
   dst = g_try_new (float, w->n ? w->n : 1);
   if (dst == NULL)
     return fail (error, HIPPO_ERROR_LIMIT, "out of memory for weight '%s'",
                  w->name);
   w->data = dst;
-  for (gsize i = 0; i < w->n; i++)
+  /* one loop per storage, so each vectorises */
+  switch (e->storage)
     {
-      float v;
-
-      switch (e->storage)
+    case STORE_F32:
+      for (gsize i = 0; i < w->n; i++)
         {
-          case STORE_F32:
-            {
-              guint32 bits;
+          guint32 bits;
 
-              memcpy (&bits, src + 4 * i, 4);
-              bits = GUINT32_FROM_LE (bits);
-              memcpy (&v, &bits, 4);
-            }
-            break;
-          case STORE_I32:
-            {
-              gint32 q;
-
-              memcpy (&q, src + 4 * i, 4);
-              v = (float) GINT32_FROM_LE (q);
-            }
-            break;
-          case STORE_F16:
-            {
-              guint16 q;
-
-              memcpy (&q, src + 2 * i, 2);
-              v = half_to_float (GUINT16_FROM_LE (q));
-            }
-            break;
-          case STORE_U8:
-            v = (float) (src[i] * e->scale + e->min);
-            break;
-          case STORE_U16:
-            {
-              guint16 q;
-
-              memcpy (&q, src + 2 * i, 2);
-              v = (float) (GUINT16_FROM_LE (q) * e->scale + e->min);
-            }
-            break;
-          default:
-            v = NAN;
+          memcpy (&bits, src + 4 * i, 4);
+          bits = GUINT32_FROM_LE (bits);
+          memcpy (dst + i, &bits, 4);
         }
-      if (e->round)
-        v = rintf (v);
-      if (!isfinite (v))
-        return fail (
-          error, HIPPO_ERROR_MODEL_INVALID,
-          "weight '%s' has a NaN or infinite value at index %" G_GSIZE_FORMAT,
-          w->name, i);
-      dst[i] = v;
+      break;
+    case STORE_I32:
+      for (gsize i = 0; i < w->n; i++)
+        {
+          gint32 q;
+
+          memcpy (&q, src + 4 * i, 4);
+          dst[i] = (float) GINT32_FROM_LE (q);
+        }
+      break;
+    case STORE_F16:
+      for (gsize i = 0; i < w->n; i++)
+        {
+          guint16 q;
+
+          memcpy (&q, src + 2 * i, 2);
+          dst[i] = half_to_float (GUINT16_FROM_LE (q));
+        }
+      break;
+    case STORE_U8:
+      for (gsize i = 0; i < w->n; i++)
+        dst[i] = (float) (src[i] * e->scale + e->min);
+      break;
+    case STORE_U16:
+      for (gsize i = 0; i < w->n; i++)
+        {
+          guint16 q;
+
+          memcpy (&q, src + 2 * i, 2);
+          dst[i] = (float) (GUINT16_FROM_LE (q) * e->scale + e->min);
+        }
+      break;
+    default:
+      for (gsize i = 0; i < w->n; i++)
+        dst[i] = NAN;
+      break;
     }
+  if (e->round)
+    for (gsize i = 0; i < w->n; i++)
+      dst[i] = rintf (dst[i]);
+  bad = first_non_finite (dst, w->n);
+  if (bad < w->n)
+    return fail (
+      error, HIPPO_ERROR_MODEL_INVALID,
+      "weight '%s' has a NaN or infinite value at index %" G_GSIZE_FORMAT,
+      w->name, bad);
   return TRUE;
 }
 
 static gboolean
 load_group (HippoWeights *weights, JsonNode *gnode, guint g, const char *dir,
-            GChecksum *sum, guint *n_files, GError **error)
+            HippoDigest *sum, guint *n_files, GError **error)
 {
   JsonObject *gobj;
   JsonNode *paths_node, *wnode;
@@ -517,7 +548,7 @@ load_group (HippoWeights *weights, JsonNode *gnode, guint g, const char *dir,
           goto out;
         }
       fclose (fp);
-      g_checksum_update (sum, buf + off, len);
+      hippo_digest_update (sum, buf + off, len);
       off += len;
     }
   if (off != need)
@@ -544,7 +575,8 @@ HippoWeights *
 hippo_weights_load (JsonArray *manifest, const char *dir, GError **error)
 {
   HippoWeights *weights;
-  g_autoptr (GChecksum) sum = NULL;
+  g_autoptr (HippoDigest) sum = NULL;
+  char hex[HIPPO_HASH_HEX_LEN + 1];
   guint n_groups, n_files = 0;
 
   g_return_val_if_fail (manifest != NULL, NULL);
@@ -553,7 +585,7 @@ hippo_weights_load (JsonArray *manifest, const char *dir, GError **error)
   weights = g_new0 (HippoWeights, 1);
   weights->tensors = g_ptr_array_new_with_free_func (weight_free);
   weights->by_name = g_hash_table_new (g_str_hash, g_str_equal);
-  sum = g_checksum_new (G_CHECKSUM_SHA256);
+  sum = hippo_digest_new ();
 
   n_groups = json_array_get_length (manifest);
   if (n_groups > HIPPO_MAX_WEIGHT_FILES)
@@ -570,7 +602,8 @@ hippo_weights_load (JsonArray *manifest, const char *dir, GError **error)
         hippo_weights_free (weights);
         return NULL;
       }
-  weights->checksum = g_strdup (g_checksum_get_string (sum));
+  hippo_digest_finish (g_steal_pointer (&sum), hex);
+  weights->checksum = g_strdup (hex);
   return weights;
 }
 
