@@ -4,6 +4,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "graph.h"
 
 static void
@@ -42,6 +43,11 @@ hippo_graph_free (HippoGraph *graph)
   g_free (graph);
 }
 
+/* Buffers from this size on are cut from blocks of at least CHUNK_BYTES
+ * (hippo_alloc_large: huge pages), at multiples of 64 bytes. */
+#define LARGE_BYTES (64 * 1024)
+#define CHUNK_BYTES ((gsize) 8 << 20)
+
 float *
 hippo_graph_alloc (HippoGraph *graph, gsize n, GError **error)
 {
@@ -55,6 +61,31 @@ hippo_graph_alloc (HippoGraph *graph, gsize n, GError **error)
                    "a weight buffer of %" G_GSIZE_FORMAT " values is "
                    "out of range", n);
       return NULL;
+    }
+  if (bytes >= LARGE_BYTES)
+    {
+      gsize need = (bytes + 63) / 64 * 64;
+
+      if (graph->chunk_left < need)
+        {
+          gsize size = MAX (CHUNK_BYTES, need);
+          guint8 *chunk = hippo_alloc_large (size);
+
+          if (chunk == NULL)
+            {
+              g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_LIMIT,
+                           "out of memory for %" G_GSIZE_FORMAT " weights", n);
+              return NULL;
+            }
+          g_ptr_array_add (graph->blocks, chunk);
+          graph->chunk = chunk;
+          graph->chunk_left = size;
+        }
+      p = (float *) graph->chunk;
+      graph->chunk += need;
+      graph->chunk_left -= need;
+      memset (p, 0, bytes);
+      return p;
     }
   p = g_try_malloc0 (bytes);
   if (p == NULL)

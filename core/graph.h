@@ -103,6 +103,8 @@ typedef struct
   int in_h, in_w, in_c;
   int output;              /* node of the model's final output */
   guint64 n_params;        /* weights as stored in the file */
+  guint8 *chunk;           /* free part of the block hippo_graph_alloc */
+  gsize chunk_left;        /* cuts large buffers from, and its size */
 } HippoGraph;
 
 HippoGraph *hippo_graph_new (void);

@@ -8,6 +8,7 @@
 #include <glib/gstdio.h>
 
 #include "hippotag/hippotag-common.h"
+#include "alloc.h"
 #include "digest.h"
 #include "graph.h"
 #include "weights.h"
@@ -16,6 +17,7 @@ struct _HippoWeights
 {
   GPtrArray *tensors;  /* HippoWeight*, manifest order */
   GHashTable *by_name; /* name -> HippoWeight* */
+  GPtrArray *arenas;   /* the tensors' float data, one block per group */
   guint64 n_values;
   char *checksum;
 };
@@ -45,8 +47,7 @@ weight_free (gpointer data)
 {
   HippoWeight *w = data;
 
-  g_free (w->name);
-  g_free (w->data);
+  g_free (w->name); /* w->data is in an arena */
   g_free (w);
 }
 
@@ -57,6 +58,7 @@ hippo_weights_free (HippoWeights *weights)
     return;
   g_ptr_array_unref (weights->tensors);
   g_hash_table_unref (weights->by_name);
+  g_ptr_array_unref (weights->arenas);
   g_free (weights->checksum);
   g_free (weights);
 }
@@ -291,16 +293,11 @@ first_non_finite (const float *p, gsize n)
 }
 
 static gboolean
-decode_entry (const Entry *e, const guint8 *src, GError **error)
+decode_entry (const Entry *e, const guint8 *src, float *dst, GError **error)
 {
   HippoWeight *w = e->weight;
-  float *dst;
   gsize bad;
 
-  dst = g_try_new (float, w->n ? w->n : 1);
-  if (dst == NULL)
-    return fail (error, HIPPO_ERROR_LIMIT, "out of memory for weight '%s'",
-                 w->name);
   w->data = dst;
   /* one loop per storage, so each vectorises */
   switch (e->storage)
@@ -511,7 +508,7 @@ load_group (HippoWeights *weights, JsonNode *gnode, guint g, const char *dir,
       fail (error, HIPPO_ERROR_LIMIT, "weight group %u is too large", g + 1);
       goto out;
     }
-  buf = g_try_malloc (need ? (gsize) need : 1);
+  buf = hippo_alloc_large (need);
   if (buf == NULL)
     {
       fail (error, HIPPO_ERROR_LIMIT, "out of memory for weight group %u",
@@ -558,9 +555,29 @@ load_group (HippoWeights *weights, JsonNode *gnode, guint g, const char *dir,
       goto out;
     }
 
-  for (guint i = 0; i < n_entries; i++)
-    if (!decode_entry (&entries[i], buf + entries[i].offset, error))
-      goto out;
+  {
+    /* one block for the group's tensors, each at a multiple of 64 bytes */
+    gsize total = 0;
+    float *arena;
+
+    for (guint i = 0; i < n_entries; i++)
+      total += (MAX (entries[i].weight->n, 1) + 15) / 16 * 16;
+    arena = hippo_alloc_large (total * sizeof (float));
+    if (arena == NULL)
+      {
+        fail (error, HIPPO_ERROR_LIMIT, "out of memory for weight group %u",
+              g + 1);
+        goto out;
+      }
+    g_ptr_array_add (weights->arenas, arena);
+    for (guint i = 0; i < n_entries; i++)
+      {
+        if (!decode_entry (&entries[i], buf + entries[i].offset, arena,
+                           error))
+          goto out;
+        arena += (MAX (entries[i].weight->n, 1) + 15) / 16 * 16;
+      }
+  }
   ok = TRUE;
 
 out:
@@ -585,6 +602,7 @@ hippo_weights_load (JsonArray *manifest, const char *dir, GError **error)
   weights = g_new0 (HippoWeights, 1);
   weights->tensors = g_ptr_array_new_with_free_func (weight_free);
   weights->by_name = g_hash_table_new (g_str_hash, g_str_equal);
+  weights->arenas = g_ptr_array_new_with_free_func (g_free);
   sum = hippo_digest_new ();
 
   n_groups = json_array_get_length (manifest);
