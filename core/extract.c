@@ -90,6 +90,7 @@ struct _HippoExtractor
 
   /* HIPPOTAG_PROFILE */
   gboolean profile;
+  gint64 run_start;
   gint64 wall_us;
   guint64 n_files;
   guint64 n_extracted;
@@ -427,7 +428,7 @@ lane_main (gpointer data)
           g_cond_wait (&ex->work_cond, &ex->lock);
           /* idle between runs is not counted */
           if (ex->running)
-            lane->us[HIPPO_STAGE_IDLE] += now_if (ex) - t0;
+            lane->us[HIPPO_STAGE_IDLE] += now_if (ex) - MAX (t0, ex->run_start);
           continue;
         }
       g_mutex_unlock (&ex->lock);
@@ -601,6 +602,7 @@ hippo_extractor_run_items (HippoExtractor *ex, const char *const *paths,
     return FALSE;
   me = &ex->lanes[0];
   start = now_if (ex);
+  ex->run_start = start;
 
   g_mutex_lock (&ex->lock);
   ex->running = TRUE;
