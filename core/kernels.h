@@ -41,6 +41,16 @@ gboolean hippo_dw3x3_rows (HippoIsa isa, const HippoNode *node,
                            HippoShape in_shape, const float *in, float *out,
                            gint64 r0, gint64 r1, gboolean no_act);
 
+/* Direct convolution (CONV with at most 4 input channels and at most 64
+ * taps, a channel count that is a multiple of the variant's vector width,
+ * a clamp or no activation) for output pixels [p0, p1), all channels;
+ * FALSE (nothing done) for any other node, which then goes through
+ * hippo_conv_pixels(). */
+gboolean hippo_conv_stem_pixels (HippoIsa isa, const HippoNode *node,
+                                 HippoShape in_shape, const float *in,
+                                 float *out, gint64 p0, gint64 p1,
+                                 gboolean no_act);
+
 /* Applies an activation to n pixels of c channels, in place. */
 void hippo_act_apply (float *p, gsize n_pixels, int c, HippoAct act,
                       float lo, float hi);

@@ -573,7 +573,9 @@ run_task (gpointer data, int index, int thread)
           hippo_conv_pixels (node, job->is, job->in, job->out, 0, job->pixels,
                              (int) a * 16, (int) MIN (b * 16, node->c),
                              scratch, job->no_act);
-        else
+        else if (!hippo_conv_stem_pixels (job->s->isa, node, job->is,
+                                          job->in, job->out, a, b,
+                                          job->no_act))
           hippo_conv_pixels (node, job->is, job->in, job->out, a, b, 0,
                              node->c, scratch, job->no_act);
       }
