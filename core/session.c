@@ -683,10 +683,73 @@ tensor_at (const HippoSession *s, float *arena, int k, guint img)
 /* Floats of expanded rows a strip of a group covers, about. */
 #define STRIP_FLOATS 131072
 
-/* Runs group i (see group[]) on one image, alone on this thread. */
+/* A group's rows split in parts, one per thread (the depthwise output
+ * rows [r_lo, r_hi) of part k).  Part k owns the expanded rows [e_lo,
+ * e_hi) and writes only those; the first rows of its range, up to e_pre,
+ * are also read by part k - 1, so they are made first, before a barrier
+ * (phase 1), and everything else after it (phase 2), strip by strip. */
+typedef struct
+{
+  int r_lo, r_hi, e_lo, e_hi, e_pre;
+} GroupPart;
+
+/* Expanded rows the depthwise rows below r read (clamped to the map). */
+static int
+group_need (const HippoNode *e, const HippoNode *d, int r)
+{
+  return CLAMP ((r - 1) * d->sh - d->pad_t + (d->kh - 1) * d->dh + 1, 0,
+                e->h);
+}
+
+static int
+group_first (const HippoNode *e, const HippoNode *d, int r)
+{
+  return CLAMP (r * d->sh - d->pad_t, 0, e->h);
+}
+
+static void
+group_part (const HippoNode *e, const HippoNode *d, int k, int parts,
+            GroupPart *gp)
+{
+  gp->r_lo = (int) ((gint64) d->h * k / parts);
+  gp->r_hi = (int) ((gint64) d->h * (k + 1) / parts);
+  gp->e_lo = k == 0 ? 0 : group_first (e, d, gp->r_lo);
+  gp->e_hi = k == parts - 1 ? e->h : group_first (e, d, gp->r_hi);
+  gp->e_pre = k == 0 ? gp->e_lo
+                     : CLAMP (group_need (e, d, gp->r_lo), gp->e_lo,
+                              gp->e_hi);
+}
+
+/* Whether group i can run split in parts: each part's rows at least 4 and
+ * the rows part k - 1 reads of part k's range inside that range. */
+static gboolean
+group_splits (const HippoSession *s, int i, int parts)
+{
+  const HippoNode *e = node_at (s->graph, i);
+  const HippoNode *d = node_at (s->graph, i + 1);
+
+  if (parts < 2 || d->h / parts < 4)
+    return FALSE;
+  for (int k = 1; k < parts; k++)
+    {
+      GroupPart gp, prev;
+      group_part (e, d, k, parts, &gp);
+      group_part (e, d, k - 1, parts, &prev);
+      if (gp.e_lo < prev.e_lo || group_need (e, d, gp.r_lo) > gp.e_hi
+          || group_first (e, d, gp.r_lo) < gp.e_lo)
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* Floats of expanded rows a strip of a group covers, about. */
+#define STRIP_FLOATS 131072
+
+/* Runs part k of parts of group i (see group[]) on one image on this
+ * thread: phase 1, 2, or 0 for both (parts == 1: the whole group). */
 static void
 run_group (HippoSession *s, float *arena, int thread, int i, guint img,
-           const float *input)
+           const float *input, int k, int parts, int phase)
 {
   const HippoNode *e = node_at (s->graph, i);
   const HippoNode *d = node_at (s->graph, i + 1);
@@ -703,13 +766,21 @@ run_group (HippoSession *s, float *arena, int thread, int i, guint img,
   HippoShape d_is = { e->h, e->w, e->c };
   HippoShape p_is = { d->h, d->w, d->c };
   int strip = MAX (1, STRIP_FLOATS / (d->sh * e->w * e->c));
-  int e_done = 0;
+  GroupPart gp;
+  int e_done;
 
-  for (int r0 = 0; r0 < d->h; r0 += strip)
+  group_part (e, d, k, parts, &gp);
+  if (phase != 2 && gp.e_pre > gp.e_lo)
+    hippo_conv_pixels (e, e_is, in, eo, (gint64) gp.e_lo * e->w,
+                       (gint64) gp.e_pre * e->w, 0, e->c, scratch, FALSE);
+  if (phase == 1)
+    return;
+  e_done = gp.e_pre;
+  for (int r0 = gp.r_lo; r0 < gp.r_hi; r0 += strip)
     {
-      int r1 = MIN (d->h, r0 + strip);
-      int need = MIN (e->h, (r1 - 1) * d->sh - d->pad_t
-                              + (d->kh - 1) * d->dh + 1);
+      int r1 = MIN (gp.r_hi, r0 + strip);
+      /* rows past e_hi are the next part's, made in its phase 1 */
+      int need = MIN (group_need (e, d, r1), gp.e_hi);
 
       if (need > e_done)
         {
@@ -724,9 +795,27 @@ run_group (HippoSession *s, float *arena, int thread, int i, guint img,
                            scratch, FALSE);
     }
   /* rows below the last the depthwise read (none with 'same' padding) */
-  if (e_done < e->h)
+  if (e_done < gp.e_hi)
     hippo_conv_pixels (e, e_is, in, eo, (gint64) e_done * e->w,
-                       (gint64) e->h * e->w, 0, e->c, scratch, FALSE);
+                       (gint64) gp.e_hi * e->w, 0, e->c, scratch, FALSE);
+}
+
+typedef struct
+{
+  HippoSession *s;
+  float *arena;
+  int i, parts, phase;
+  guint img;
+  const float *input;
+} GroupJob;
+
+static void
+group_task (gpointer data, int index, int thread)
+{
+  GroupJob *gj = data;
+
+  run_group (gj->s, gj->arena, thread, gj->i, gj->img, gj->input, index,
+             gj->parts, gj->phase);
 }
 
 /* Runs nodes [first, end) on n images with arena number a (input: the
@@ -757,10 +846,19 @@ run_nodes (HippoSession *s, int a, int thread, int first, int end, guint img,
 
       if (!s->needed[i])
         continue;
-      if (s->group[i] && n == 1 && (thread >= 0 || T == 1)
-          && i + s->group[i] <= end)
+      if (s->group[i] && n == 1 && i + s->group[i] <= end
+          && (thread >= 0 || T == 1 || group_splits (s, i, T)))
         {
-          run_group (s, arena, MAX (thread, 0), i, img, input);
+          if (thread >= 0 || T == 1)
+            run_group (s, arena, MAX (thread, 0), i, img, input, 0, 1, 0);
+          else
+            {
+              /* the parts' shared rows first, then the rest */
+              GroupJob gj = { s, arena, i, T, 1, img, input };
+              hippo_pool_run (s->pool, T, group_task, &gj);
+              gj.phase = 2;
+              hippo_pool_run (s->pool, T, group_task, &gj);
+            }
           for (int k = 0; k < s->group[i]; k++)
             {
               const HippoNode *gk = node_at (g, i + k);

@@ -559,7 +559,8 @@ test_from_file (gconstpointer data)
 
 /* A model's reference layers joined (or one layer alone: a network cut
  * before its small maps runs differently): batch of n on 2 threads (and
- * on 1) vs one at a time on 1 thread, and each slice vs its reference. */
+ * on 1), and one at a time on 2 threads, vs one at a time on 1 thread, and
+ * each slice vs its reference. */
 static void
 test_batch (gconstpointer data)
 {
@@ -702,6 +703,35 @@ test_batch (gconstpointer data)
     if (!(worst <= TOL_BATCH * max_b))
       fail ("%s: batch on 1 thread differs from 2 threads by %.3g", m->name,
             worst);
+  }
+  /* one image at a time on 2 threads: each layer (and each fused
+   * 1x1 -> depthwise -> 1x1 group, in row parts) split over both */
+  {
+    g_autoptr (HippoSession) two = new_session (model, NULL, spec->str, 2, 1);
+    g_autofree float *c = g_new0 (float, total);
+    double worst = 0, max_a = 0;
+
+    if (two == NULL)
+      return;
+    for (guint i = 0; i < m->n; i++)
+      if (!hippo_session_run (two, input + i * input_floats (m), 1,
+                              c + (gsize) i * dim, &error))
+        {
+          fail ("one at a time on 2 threads: %s", error->message);
+          return;
+        }
+    for (gsize i = 0; i < total; i++)
+      {
+        double e = fabs ((double) c[i] - a[i]);
+        max_a = MAX (max_a, fabs (a[i]));
+        if (e > worst || !isfinite (e))
+          worst = e;
+      }
+    g_test_message ("%s: one at a time on 2 vs 1 thread: worst |error| %.3g",
+                    m->name, worst);
+    if (!(worst <= TOL_BATCH * max_a))
+      fail ("%s: one image on 2 threads differs from 1 thread by %.3g",
+            m->name, worst);
   }
   for (guint j = 0; j < layers->len; j++)
     {
