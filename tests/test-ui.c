@@ -2,8 +2,9 @@
  * tests/ui/run-ui-tests): labelling by key presses, undo, training with
  * predictions on the thumbnails, the same outcome on every run and under
  * load, reopening the project (labels and predictions), the class dialogs,
- * the Apply dialog (preview, then tag or sort), and the 5,000-image folder:
- * first thumbnails and main-loop gaps. */
+ * the Apply dialog (preview, then tag or sort), the 5,000-image folder:
+ * first thumbnails and main-loop gaps, and the scale factor (HiDPI; the
+ * test-ui-hidpi test runs that case with GDK_SCALE=2). */
 #include "trainer-private.h"
 
 #include <glib/gstdio.h>
@@ -1554,6 +1555,373 @@ test_screenshots (Fixture *f, gconstpointer data)
     g_ptr_array_unref (names[c]);
 }
 
+/* --- the scale factor (HiDPI) ------------------------------------------- */
+
+/* An opaque pattern that changes from pixel to pixel, so that a shifted or
+ * resampled copy of it does not match. */
+static GdkPixbuf *
+pattern_pixbuf (int width, int height)
+{
+  GdkPixbuf *p = gdk_pixbuf_new (GDK_COLORSPACE_RGB, FALSE, 8, width, height);
+  guchar *px = gdk_pixbuf_get_pixels (p);
+  int rowstride = gdk_pixbuf_get_rowstride (p);
+
+  for (int y = 0; y < height; y++)
+    for (int x = 0; x < width; x++)
+      {
+        guchar *q = px + y * rowstride + x * 3;
+        q[0] = (x * 7 + y * 3) & 255;
+        q[1] = (x ^ (y * 5)) & 255;
+        q[2] = ((x / 3) * (y / 5) + x) & 255;
+      }
+  return p;
+}
+
+/* Where @part appears pixel for pixel (RGB) within @box of @shot, with its
+ * top left corner in *@at_x, *@at_y; how many places it appears. */
+static guint
+find_pixels (GdkPixbuf *shot, GdkPixbuf *part, const GdkRectangle *box,
+             int *at_x, int *at_y)
+{
+  const guchar *s = gdk_pixbuf_get_pixels (shot);
+  const guchar *p = gdk_pixbuf_get_pixels (part);
+  int srs = gdk_pixbuf_get_rowstride (shot);
+  int prs = gdk_pixbuf_get_rowstride (part);
+  int sn = gdk_pixbuf_get_n_channels (shot);
+  int pn = gdk_pixbuf_get_n_channels (part);
+  int pw = gdk_pixbuf_get_width (part), ph = gdk_pixbuf_get_height (part);
+  int x1 = MIN (box->x + box->width, gdk_pixbuf_get_width (shot)) - pw;
+  int y1 = MIN (box->y + box->height, gdk_pixbuf_get_height (shot)) - ph;
+  guint found = 0;
+
+  for (int oy = MAX (box->y, 0); oy <= y1; oy++)
+    for (int ox = MAX (box->x, 0); ox <= x1; ox++)
+      {
+        gboolean same = TRUE;
+        for (int y = 0; y < ph && same; y++)
+          for (int x = 0; x < pw && same; x++)
+            {
+              const guchar *a = s + (oy + y) * srs + (ox + x) * sn;
+              const guchar *b = p + y * prs + x * pn;
+              same = a[0] == b[0] && a[1] == b[1] && a[2] == b[2];
+            }
+        if (same)
+          {
+            *at_x = ox;
+            *at_y = oy;
+            found++;
+          }
+      }
+  return found;
+}
+
+/* The drawing area as on screen, in device pixels, once it has drawn what
+ * it has. */
+static GdkPixbuf *
+capture (GtkWidget *widget)
+{
+  GdkWindow *w = gtk_widget_get_window (widget);
+
+  for (int k = 0; k < 30; k++)
+    {
+      while (g_main_context_iteration (NULL, FALSE))
+        ;
+      g_usleep (10000);
+    }
+  g_assert_true (gtk_widget_get_has_window (widget));
+  return gdk_pixbuf_get_from_window (w, 0, 0, gdk_window_get_width (w),
+                                     gdk_window_get_height (w));
+}
+
+static gboolean
+thumb_done (gpointer data)
+{
+  HippoThumbState s = ((HippoTrainerItem *) data)->thumb_state;
+
+  return s == HIPPO_THUMB_DONE || s == HIPPO_THUMB_FAILED;
+}
+
+/* A click of the primary button at (@x, @y) in @widget's window, in
+ * logical pixels. */
+static void
+send_click (GtkWidget *widget, double x, double y)
+{
+  const GdkEventType types[] = { GDK_BUTTON_PRESS, GDK_BUTTON_RELEASE };
+  GdkDisplay *display = gtk_widget_get_display (widget);
+  GdkDevice *pointer
+    = gdk_seat_get_pointer (gdk_display_get_default_seat (display));
+
+  for (guint k = 0; k < G_N_ELEMENTS (types); k++)
+    {
+      GdkEvent *ev = gdk_event_new (types[k]);
+      ev->button.window = g_object_ref (gtk_widget_get_window (widget));
+      ev->button.send_event = TRUE;
+      ev->button.time = GDK_CURRENT_TIME;
+      ev->button.x = x;
+      ev->button.y = y;
+      ev->button.button = GDK_BUTTON_PRIMARY;
+      gdk_event_set_device (ev, pointer);
+      gtk_main_do_event (ev);
+      gdk_event_free (ev);
+    }
+}
+
+static gboolean
+large_shown (gpointer data)
+{
+  HippoTrainer *t = data;
+  GtkWidget *image = t->large ? gtk_bin_get_child (GTK_BIN (t->large)) : NULL;
+
+  return image
+         && gtk_image_get_storage_type (GTK_IMAGE (image))
+              != GTK_IMAGE_ICON_NAME;
+}
+
+/* Space on the cursor's image: the large view shows it as a cairo surface
+ * @device_w device pixels wide at the scale factor, and is @natural_w
+ * logical pixels wide. */
+static void
+assert_large_view (HippoTrainer *t, GtkWidget *window, int scale, int device_w,
+                   int natural_w)
+{
+  GtkWidget *image;
+  cairo_surface_t *surface = NULL;
+  double sx = 0, sy = 0;
+  GtkRequisition natural;
+
+  gtk_widget_grab_focus (hippo_thumb_grid_get_area (t->grid));
+  send_key (window, GDK_KEY_space, 0);
+  g_assert_nonnull (t->large);
+  spin_until (large_shown, t, 10);
+  image = gtk_bin_get_child (GTK_BIN (t->large));
+  g_assert_cmpint (gtk_image_get_storage_type (GTK_IMAGE (image)), ==,
+                   GTK_IMAGE_SURFACE);
+  g_object_get (image, "surface", &surface, NULL);
+  g_assert_nonnull (surface);
+  g_assert_cmpint (cairo_surface_get_type (surface), ==,
+                   CAIRO_SURFACE_TYPE_IMAGE);
+  cairo_surface_get_device_scale (surface, &sx, &sy);
+  g_assert_cmpfloat (sx, ==, scale);
+  g_assert_cmpfloat (sy, ==, scale);
+  g_assert_cmpint (cairo_image_surface_get_width (surface), ==, device_w);
+  gtk_widget_get_preferred_size (image, NULL, &natural);
+  g_assert_cmpint (natural.width, ==, natural_w);
+  cairo_surface_destroy (surface);
+  gtk_widget_destroy (t->large);
+  g_assert_null (t->large);
+}
+
+/* Run once as is and once by the test-ui-hidpi test with GDK_SCALE=2: the
+ * grid sees the scale factor, decodes thumbnails at that many device
+ * pixels per logical pixel and paints them one to one onto the screen,
+ * while cells, text and the window keep their logical size; labelling by
+ * keys and training give what the classifier alone gives. */
+static void
+test_scale_factor (Fixture *f, gconstpointer data)
+{
+  const char *env = g_getenv ("GDK_SCALE");
+  int scale = env ? atoi (env) : 1;
+  g_autofree char *images = NULL;
+  g_autofree char *project = g_build_filename (f->dir, "s.hippotag", NULL);
+  g_autofree char *patterns = g_build_filename (f->dir, "patterns", NULL);
+  g_autofree char *shown = NULL, *independent = NULL;
+  g_autoptr (GdkPixbuf) shot = NULL;
+  g_autoptr (GError) error = NULL;
+  GtkWidget *window, *area;
+  HippoTrainer *t;
+  PangoLayout *layout;
+  PangoFontDescription *font;
+  GdkRectangle cell, next, screen;
+  int text_h, cols, i;
+  guint n_pred = 0, n_right = 0;
+  /* two landscape patterns: their thumbnails' heights differ by one
+   * device pixel, so one of them is centred on a half logical pixel at
+   * scale 1 */
+  const int sizes[][2] = { { 2400, 1600 }, { 2400, 1580 } };
+
+  g_assert_cmpint (scale, >=, 1);
+  if (!have_display () || !scenario_images (f->dir, &images))
+    return;
+  g_test_message ("GDK_SCALE=%s", env ? env : "(unset)");
+
+  /* labelling by keys and training, at this scale */
+  window = label_and_train (project, images);
+  t = hippo_trainer_from_window (window);
+  area = hippo_thumb_grid_get_area (t->grid);
+  g_assert_cmpint (gtk_widget_get_scale_factor (area), ==, scale);
+  g_assert_cmpint (gdk_window_get_scale_factor (gtk_widget_get_window (area)),
+                   ==, scale);
+  assert_scenario_project (t, images);
+  for (guint j = 0; j < t->items->len; j++)
+    {
+      HippoTrainerItem *it = t->items->pdata[j];
+      n_pred += it->pred_id != 0;
+      n_right += it->label_id && it->pred_id == it->label_id;
+    }
+  g_assert_cmpuint (n_pred, ==, 24);
+  g_assert_cmpuint (n_right, >=, 20);
+  shown = predictions_text (t);
+  independent = classify_alone (project, images);
+  g_assert_cmpstr (shown, ==, independent);
+
+  /* the window keeps its logical size (1100x720 by default, a little
+   * wider for its contents) on the screen's logical 1280x800, and so do
+   * the grid's cells */
+  gdk_monitor_get_geometry (
+    gdk_display_get_monitor_at_window (gtk_widget_get_display (window),
+                                       gtk_widget_get_window (window)),
+    &screen);
+  g_test_message ("window %dx%d on a screen of %dx%d logical pixels",
+                  gtk_widget_get_allocated_width (window),
+                  gtk_widget_get_allocated_height (window), screen.width,
+                  screen.height);
+  g_assert_cmpint (screen.width, ==, 1280);
+  g_assert_cmpint (screen.height, ==, 800);
+  g_assert_cmpint (gtk_widget_get_allocated_width (window), >=, 1100);
+  g_assert_cmpint (gtk_widget_get_allocated_width (window), <=, screen.width);
+  g_assert_cmpint (gtk_widget_get_allocated_height (window), >=, 720);
+  g_assert_cmpint (gtk_widget_get_allocated_height (window), <=, screen.height);
+  g_assert_true (hippo_thumb_grid_get_cell_area (t->grid, 0, &cell));
+  g_assert_cmpint (cell.width, >, HIPPO_THUMB_SIZE);
+  g_assert_cmpint (cell.width, <, HIPPO_THUMB_SIZE * 3 / 2);
+  g_assert_cmpint (cell.height, >, HIPPO_THUMB_SIZE);
+  g_assert_cmpint (cell.height, <, HIPPO_THUMB_SIZE * 3 / 2);
+  cols = gtk_widget_get_allocated_width (area) / cell.width;
+  g_assert_cmpint (cols, >=, 3);
+  g_assert_true (hippo_thumb_grid_get_cell_area (t->grid, cols - 1, &next));
+  g_assert_cmpint (next.x, ==, cell.x + (cols - 1) * cell.width);
+  g_assert_cmpint (next.y, ==, cell.y);
+  g_assert_true (hippo_thumb_grid_get_cell_area (t->grid, cols, &next));
+  g_assert_cmpint (next.x, ==, cell.x);
+  g_assert_cmpint (next.y, ==, cell.y + cell.height);
+  /* a click in a cell, in logical coordinates, picks that cell */
+  hippo_thumb_grid_set_cursor (t->grid, 0, FALSE);
+  send_click (area, next.x + next.width / 2.0, next.y + next.height / 2.0);
+  g_assert_cmpint (hippo_thumb_grid_get_cursor (t->grid), ==, cols);
+  /* the grid's 8-point text fits the 16-pixel line under the thumbnail:
+   * not scaled twice */
+  layout = gtk_widget_create_pango_layout (area, "Agj vehicles-07.png");
+  font = pango_font_description_copy (
+    pango_context_get_font_description (pango_layout_get_context (layout)));
+  pango_font_description_set_size (font, 8 * PANGO_SCALE);
+  pango_layout_set_font_description (layout, font);
+  pango_layout_get_pixel_size (layout, NULL, &text_h);
+  g_test_message ("8-point text: %d logical pixels high", text_h);
+  g_assert_cmpint (text_h, >=, 8);
+  g_assert_cmpint (text_h, <=, 16);
+  pango_font_description_free (font);
+  g_object_unref (layout);
+
+  /* thumbnails at device resolution, painted one to one */
+  g_mkdir (patterns, 0755);
+  for (guint k = 0; k < G_N_ELEMENTS (sizes); k++)
+    {
+      g_autoptr (GdkPixbuf) p = pattern_pixbuf (sizes[k][0], sizes[k][1]);
+      g_autofree char *name = g_strdup_printf ("pattern-%u.png", k);
+      g_autofree char *path = g_build_filename (patterns, name, NULL);
+      g_assert_true (gdk_pixbuf_save (p, path, "png", &error, NULL));
+      g_assert_no_error (error);
+    }
+  hippo_trainer_add_files (window, (const char *const *) &patterns, 1);
+  wait_idle (t, 30);
+  g_assert_null (t->last_error);
+  g_assert_cmpuint (hippo_thumb_grid_get_n_items (t->grid), ==, 26);
+  /* the pointer away from the window: no tooltip over the grid */
+  gdk_device_warp (gdk_seat_get_pointer (gdk_display_get_default_seat (
+                     gtk_widget_get_display (window))),
+                   gtk_widget_get_screen (window), 0, 0);
+  for (guint k = 0; k < G_N_ELEMENTS (sizes); k++)
+    {
+      g_autofree char *name = g_strdup_printf ("pattern-%u.png", k);
+      HippoTrainerItem *it;
+      GdkRectangle box;
+      int tw, th, at_x = -1, at_y = -1;
+
+      i = grid_index_of_name (t, name);
+      g_assert_cmpint (i, >=, 0);
+      it = hippo_thumb_grid_get_item (t->grid, i);
+      hippo_thumb_grid_set_cursor (t->grid, i, FALSE);
+      spin_until (thumb_done, it, 10);
+      g_assert_cmpint (it->thumb_state, ==, HIPPO_THUMB_DONE);
+      tw = gdk_pixbuf_get_width (it->thumb);
+      th = gdk_pixbuf_get_height (it->thumb);
+      g_test_message ("%s: thumbnail %dx%d device pixels", name, tw, th);
+      g_assert_cmpint (tw, ==, HIPPO_THUMB_SIZE * scale);
+      g_assert_cmpint (abs (th - tw * sizes[k][1] / sizes[k][0]), <=, 1);
+
+      g_clear_object (&shot);
+      shot = capture (area);
+      g_assert_nonnull (shot);
+      g_assert_cmpint (gdk_pixbuf_get_width (shot), ==,
+                       gtk_widget_get_allocated_width (area) * scale);
+      g_assert_cmpint (gdk_pixbuf_get_height (shot), ==,
+                       gtk_widget_get_allocated_height (area) * scale);
+      g_assert_true (hippo_thumb_grid_get_cell_area (t->grid, i, &cell));
+      box.x = cell.x * scale;
+      box.y = cell.y * scale;
+      box.width = cell.width * scale;
+      box.height = cell.height * scale;
+      g_assert_cmpuint (find_pixels (shot, it->thumb, &box, &at_x, &at_y), ==,
+                        1);
+      /* centred across the cell to the device pixel */
+      g_assert_cmpint (abs ((at_x - box.x) - (box.x + box.width - at_x - tw)),
+                       <=, 1);
+      g_assert_cmpint (at_y - box.y, <, HIPPO_THUMB_SIZE * scale / 2);
+    }
+  if (g_getenv ("HIPPOTAG_SCREENSHOTS"))
+    {
+      g_autofree char *base = g_strdup_printf ("trainer-scale%d.png", scale);
+      g_autofree char *path
+        = g_build_filename (g_getenv ("HIPPOTAG_SCREENSHOTS"), base, NULL);
+      snap (window, path);
+      g_test_message ("wrote %s", path);
+    }
+
+  /* the large view of a file: 900 logical pixels wide, decoded at the
+   * device's resolution */
+  i = grid_index_of_name (t, "pattern-0.png");
+  hippo_thumb_grid_set_cursor (t->grid, i, FALSE);
+  assert_large_view (t, window, scale, 900 * scale, 900);
+
+  /* an image without a file (GIMP's): its thumbnail at device resolution,
+   * and the large view shows that thumbnail one to one (in a view of at
+   * least 300x300) */
+  {
+    g_autoptr (GdkPixbuf) p = pattern_pixbuf (1000, 700);
+    HippoImage *gimp_image;
+    HippoTrainerItem *it;
+
+    gimp_image
+      = hippo_image_new_from_data (gdk_pixbuf_get_pixels (p), 1000, 700,
+                                   gdk_pixbuf_get_rowstride (p), 3, &error);
+    g_assert_no_error (error);
+    hippo_trainer_add_image (window, "zz-gimp-image", NULL, gimp_image);
+    hippo_image_free (gimp_image);
+    i = grid_index_of_name (t, "zz-gimp-image");
+    g_assert_cmpint (i, >=, 0);
+    it = hippo_thumb_grid_get_item (t->grid, i);
+    hippo_thumb_grid_set_cursor (t->grid, i, FALSE);
+    spin_until (thumb_done, it, 10);
+    g_assert_cmpint (it->thumb_state, ==, HIPPO_THUMB_DONE);
+    g_assert_cmpint (gdk_pixbuf_get_width (it->thumb), ==,
+                     HIPPO_THUMB_SIZE * scale);
+    wait_idle (t, 30);
+    assert_large_view (t, window, scale, HIPPO_THUMB_SIZE * scale, 300);
+  }
+
+  /* a key still labels at the cursor and moves on */
+  i = grid_index_of_name (t, "pattern-1.png");
+  hippo_thumb_grid_set_cursor (t->grid, i, FALSE);
+  gtk_widget_grab_focus (area);
+  send_key (window, GDK_KEY_3, 0);
+  g_assert_cmpint (hippo_thumb_grid_get_item (t->grid, i)->label_id, ==,
+                   class_id (t, 2));
+  g_assert_cmpint (hippo_thumb_grid_get_cursor (t->grid), ==, i + 1);
+  wait_idle (t, 60);
+  g_assert_null (t->last_error);
+  gtk_widget_destroy (window);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -1570,6 +1938,8 @@ main (int argc, char **argv)
               fixture_tear_down);
   g_test_add ("/ui/5000-images", Fixture, NULL, fixture_set_up, test_5000,
               fixture_tear_down);
+  g_test_add ("/ui/scale-factor", Fixture, NULL, fixture_set_up,
+              test_scale_factor, fixture_tear_down);
   g_test_add ("/ui/screenshots", Fixture, NULL, fixture_set_up,
               test_screenshots, fixture_tear_down);
   return g_test_run ();

@@ -3,7 +3,7 @@
 
 #include <math.h>
 
-#define THUMB_SIZE 112
+#define THUMB_SIZE HIPPO_THUMB_SIZE
 #define CELL_W (THUMB_SIZE + 16)
 #define CELL_H (THUMB_SIZE + 40)
 #define MAX_IN_FLIGHT 6
@@ -74,6 +74,17 @@ visible_range (HippoThumbGrid *g, int *first, int *last)
 
   *first = r0 * cols;
   *last = MIN ((int) g->items->len - 1, (r1 + 1) * cols - 1);
+}
+
+/* The top left corner of cell @i in the area, as drawn. */
+static void
+cell_origin (HippoThumbGrid *g, int i, int *x, int *y)
+{
+  int cols = n_cols (g);
+  int w = gtk_widget_get_allocated_width (g->area);
+
+  *x = (w - cols * CELL_W) / 2 + (i % cols) * CELL_W;
+  *y = (int) ((i / cols) * CELL_H - gtk_adjustment_get_value (g->vadj));
 }
 
 static void pump (HippoThumbGrid *g);
@@ -294,13 +305,15 @@ draw_cell (HippoThumbGrid *g, cairo_t *cr, GtkStyleContext *style,
     }
   if (it->thumb)
     {
-      int tw = gdk_pixbuf_get_width (it->thumb) / scale;
-      int th = gdk_pixbuf_get_height (it->thumb) / scale;
-      double tx = x + (CELL_W - tw) / 2.0, ty = y + 6 + (THUMB_SIZE - th) / 2.0;
+      /* one thumbnail pixel to one device pixel, centred to the whole
+       * device pixel: on a half pixel it would be resampled, blurred */
+      int tw = gdk_pixbuf_get_width (it->thumb);
+      int th = gdk_pixbuf_get_height (it->thumb);
       cairo_save (cr);
-      cairo_translate (cr, tx, ty);
+      cairo_translate (cr, x, y);
       cairo_scale (cr, 1.0 / scale, 1.0 / scale);
-      gdk_cairo_set_source_pixbuf (cr, it->thumb, 0, 0);
+      gdk_cairo_set_source_pixbuf (cr, it->thumb, (CELL_W * scale - tw) / 2,
+                                   (6 + THUMB_SIZE / 2) * scale - th / 2);
       cairo_paint (cr);
       cairo_restore (cr);
       g->thumb_paint_time = g_get_monotonic_time ();
@@ -389,11 +402,9 @@ on_draw (GtkWidget *area, cairo_t *cr, gpointer data)
 {
   HippoThumbGrid *g = data;
   GtkStyleContext *style = gtk_widget_get_style_context (area);
-  int cols = n_cols (g), first, last, scale;
-  double top = gtk_adjustment_get_value (g->vadj);
+  int first, last, scale;
   int w = gtk_widget_get_allocated_width (area);
   int h = gtk_widget_get_allocated_height (area);
-  int x0 = (w - cols * CELL_W) / 2;
   PangoLayout *layout = gtk_widget_create_pango_layout (area, NULL);
   PangoFontDescription *font = pango_font_description_copy (
     pango_context_get_font_description (pango_layout_get_context (layout)));
@@ -407,8 +418,8 @@ on_draw (GtkWidget *area, cairo_t *cr, gpointer data)
   for (int i = MAX (0, first); i <= last; i++)
     {
       HippoTrainerItem *it = g->items->pdata[i];
-      int x = x0 + (i % cols) * CELL_W;
-      int y = (int) ((i / cols) * CELL_H - top);
+      int x, y;
+      cell_origin (g, i, &x, &y);
       draw_cell (g, cr, style, layout, it, x, y,
                  g_hash_table_contains (g->selected, it), i == g->cursor,
                  scale);
@@ -788,6 +799,18 @@ hippo_thumb_grid_count_visible (HippoThumbGrid *g, guint *n_visible,
           || it->thumb_state == HIPPO_THUMB_FAILED)
         (*n_loaded)++;
     }
+}
+
+gboolean
+hippo_thumb_grid_get_cell_area (HippoThumbGrid *g, guint index,
+                                GdkRectangle *cell)
+{
+  if (index >= g->items->len)
+    return FALSE;
+  cell_origin (g, index, &cell->x, &cell->y);
+  cell->width = CELL_W;
+  cell->height = CELL_H;
+  return TRUE;
 }
 
 gint64

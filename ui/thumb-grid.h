@@ -11,6 +11,10 @@ G_BEGIN_DECLS
 
 typedef struct _HippoThumbGrid HippoThumbGrid;
 
+/* The side of the square a thumbnail fits in, in logical pixels; the
+ * thumbnails are decoded at this times the widget's scale factor. */
+#define HIPPO_THUMB_SIZE 112
+
 /* Colour and name of a class id, for the label chip and prediction bar. */
 typedef gboolean (*HippoClassLookup) (gint64 id, GdkRGBA *colour,
                                       const char **name, gpointer user_data);
@@ -42,6 +46,10 @@ void hippo_thumb_grid_redraw (HippoThumbGrid *grid);
  * the performance check). */
 void hippo_thumb_grid_count_visible (HippoThumbGrid *grid, guint *n_visible,
                                      guint *n_loaded);
+/* The cell of item @index in the drawing area's coordinates (logical
+ * pixels), scrolled as shown; FALSE when @index is out of range. */
+gboolean hippo_thumb_grid_get_cell_area (HippoThumbGrid *grid, guint index,
+                                         GdkRectangle *cell);
 /* Monotonic time of the last draw that painted a thumbnail (0: never). */
 gint64 hippo_thumb_grid_get_thumb_paint_time (HippoThumbGrid *grid);
 

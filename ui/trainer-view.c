@@ -187,21 +187,54 @@ hippo_trainer_show_cell (guint true_class, guint predicted, gpointer trainer)
 
 /* ------------------------------------------------------------ large view */
 
+#define LARGE_W 900
+#define LARGE_H 700
+
+typedef struct
+{
+  char *path;
+  int scale; /* device pixels per logical pixel, decoded for */
+} LargeLoad;
+
+static void
+large_load_free (gpointer data)
+{
+  LargeLoad *l = data;
+
+  g_free (l->path);
+  g_free (l);
+}
+
+/* @pixbuf of @scale device pixels per logical pixel into @image, drawn
+ * one to one on a HiDPI screen rather than enlarged. */
+static void
+set_image_pixbuf (GtkWidget *image, GdkPixbuf *pixbuf, int scale)
+{
+  cairo_surface_t *surface = gdk_cairo_surface_create_from_pixbuf (
+    pixbuf, scale, gtk_widget_get_window (image));
+
+  gtk_image_set_from_surface (GTK_IMAGE (image), surface);
+  cairo_surface_destroy (surface);
+}
+
 static void
 large_loaded (GObject *source, GAsyncResult *res, gpointer data)
 {
   GtkWidget *image = data;
+  LargeLoad *l = g_task_get_task_data (G_TASK (res));
   g_autoptr (GdkPixbuf) pixbuf = g_task_propagate_pointer (G_TASK (res), NULL);
 
   if (pixbuf && gtk_widget_get_parent (image))
-    gtk_image_set_from_pixbuf (GTK_IMAGE (image), pixbuf);
+    set_image_pixbuf (image, pixbuf, l->scale);
   g_object_unref (image);
 }
 
 static void
 large_thread (GTask *task, gpointer source, gpointer data, GCancellable *c)
 {
-  GdkPixbuf *p = gdk_pixbuf_new_from_file_at_scale (data, 900, 700, TRUE, NULL);
+  LargeLoad *l = data;
+  GdkPixbuf *p = gdk_pixbuf_new_from_file_at_scale (
+    l->path, LARGE_W * l->scale, LARGE_H * l->scale, TRUE, NULL);
   g_task_return_pointer (task, p, g_object_unref);
 }
 
@@ -211,13 +244,15 @@ hippo_trainer_show_large (HippoTrainer *t)
   int cursor = hippo_thumb_grid_get_cursor (t->grid);
   HippoTrainerItem *it
     = cursor >= 0 ? hippo_thumb_grid_get_item (t->grid, cursor) : NULL;
+  GtkWidget *area = hippo_thumb_grid_get_area (t->grid);
+  int scale = gtk_widget_get_scale_factor (area);
   GtkWidget *image;
 
   if (it == NULL)
     return;
   if (t->large)
     gtk_widget_destroy (t->large);
-  t->large = gtk_popover_new (hippo_thumb_grid_get_area (t->grid));
+  t->large = gtk_popover_new (area);
   g_object_add_weak_pointer (G_OBJECT (t->large), (gpointer *) &t->large);
   image = gtk_image_new_from_icon_name ("image-loading", GTK_ICON_SIZE_DIALOG);
   gtk_widget_set_size_request (image, 300, 300);
@@ -225,12 +260,16 @@ hippo_trainer_show_large (HippoTrainer *t)
   if (it->path)
     {
       GTask *task = g_task_new (NULL, NULL, large_loaded, g_object_ref (image));
-      g_task_set_task_data (task, g_strdup (it->path), g_free);
+      LargeLoad *l = g_new0 (LargeLoad, 1);
+      l->path = g_strdup (it->path);
+      l->scale = scale;
+      g_task_set_task_data (task, l, large_load_free);
       g_task_run_in_thread (task, large_thread);
       g_object_unref (task);
     }
   else if (it->thumb)
-    gtk_image_set_from_pixbuf (GTK_IMAGE (image), it->thumb);
+    /* the grid decoded it for the same scale */
+    set_image_pixbuf (image, it->thumb, scale);
   gtk_widget_show_all (t->large);
   gtk_popover_popup (GTK_POPOVER (t->large));
 }
