@@ -6,8 +6,9 @@
  *
  * The layout is NHWC.  For each output row and each vector of channels
  * the nine weights and the bias stay in registers while the row is swept;
- * interior pixels take the unrolled 3x3 path, border pixels the checked
- * one.  The clamp activation (ReLU6 after BatchNorm folding) is applied
+ * columns whose taps are all inside take the unrolled 3x3 path (rows above
+ * or below the input too, with zero weights for those taps), the few
+ * border columns the checked one.  The clamp activation (ReLU6 after BatchNorm folding) is applied
  * before the store, so the output is written once. */
 #include "hippo-config.h"
 
@@ -72,27 +73,40 @@ typedef int i4v __attribute__ ((vector_size (16), aligned (4)));
         int iy0 = oy * sh - node->pad_t;                                     \
         const float *base = in + (gsize) img * is.h * is.w * cs;             \
         float *orow = out + (gsize) r * W * cs;                              \
-        gboolean rows_in = iy0 >= 0 && iy0 + 2 < is.h;                       \
+        /* rows above or below the input: their taps get zero weights   \
+         * and read a row that exists (iy1), so the top and bottom rows    \
+         * take the unrolled path too */                                   \
+        const gboolean ok0 = iy0 >= 0 && iy0 < is.h;                         \
+        const gboolean ok1 = iy0 + 1 >= 0 && iy0 + 1 < is.h;                 \
+        const gboolean ok2 = iy0 + 2 >= 0 && iy0 + 2 < is.h;                 \
+        const int iy1 = CLAMP (iy0 + 1, 0, is.h - 1);                        \
                                                                              \
         for (int cb = 0; cb < cv; cb += N)                                   \
           {                                                                  \
             const float *wp = node->weights + cb;                            \
-            const V w0 = *(const V *) wp, w1 = *(const V *) (wp + cs);       \
-            const V w2 = *(const V *) (wp + 2 * cs);                         \
-            const V w3 = *(const V *) (wp + 3 * cs);                         \
-            const V w4 = *(const V *) (wp + 4 * cs);                         \
-            const V w5 = *(const V *) (wp + 5 * cs);                         \
-            const V w6 = *(const V *) (wp + 6 * cs);                         \
-            const V w7 = *(const V *) (wp + 7 * cs);                         \
-            const V w8 = *(const V *) (wp + 8 * cs);                         \
+            const V u0 = *(const V *) wp, u1 = *(const V *) (wp + cs);       \
+            const V u2 = *(const V *) (wp + 2 * cs);                         \
+            const V u3 = *(const V *) (wp + 3 * cs);                         \
+            const V u4 = *(const V *) (wp + 4 * cs);                         \
+            const V u5 = *(const V *) (wp + 5 * cs);                         \
+            const V u6 = *(const V *) (wp + 6 * cs);                         \
+            const V u7 = *(const V *) (wp + 7 * cs);                         \
+            const V u8 = *(const V *) (wp + 8 * cs);                         \
             const V bias = node->bias ? *(const V *) (node->bias + cb) : zero; \
             int ox;                                                          \
                                                                              \
-            if (rows_in)                                                     \
               {                                                              \
-                const float *i0 = base + (gsize) iy0 * is.w * cs + cb;       \
-                const float *i1 = i0 + (gsize) is.w * cs;                    \
-                const float *i2 = i1 + (gsize) is.w * cs;                    \
+                const float *i0 = base + (gsize) (ok0 ? iy0 : iy1) * is.w * cs \
+                                  + cb;                                      \
+                const float *i1 = base + (gsize) (ok1 ? iy0 + 1 : iy1) * is.w \
+                                  * cs + cb;                                 \
+                const float *i2 = base + (gsize) (ok2 ? iy0 + 2 : iy1) * is.w \
+                                  * cs + cb;                                 \
+                const V w0 = ok0 ? u0 : zero, w1 = ok0 ? u1 : zero;          \
+                const V w2 = ok0 ? u2 : zero, w3 = ok1 ? u3 : zero;          \
+                const V w4 = ok1 ? u4 : zero, w5 = ok1 ? u5 : zero;          \
+                const V w6 = ok2 ? u6 : zero, w7 = ok2 ? u7 : zero;          \
+                const V w8 = ok2 ? u8 : zero;                                \
                                                                              \
                 for (ox = ox_lo; ox < ox_hi; ox++)                           \
                   {                                                          \
@@ -111,13 +125,13 @@ typedef int i4v __attribute__ ((vector_size (16), aligned (4)));
                     STORE_CLAMPED (V, IV, orow + (gsize) ox * cs + cb, a);   \
                   }                                                          \
               }                                                              \
-            /* the border, or every pixel of a row at the top or bottom */   \
+            /* the left and right border columns */                          \
             for (ox = 0; ox < W; ox++)                                       \
               {                                                              \
                 int ix0 = ox * sw - node->pad_l;                             \
                 V a = bias;                                                  \
                                                                              \
-                if (rows_in && ox >= ox_lo && ox < ox_hi)                    \
+                if (ox >= ox_lo && ox < ox_hi)                               \
                   {                                                          \
                     ox = ox_hi - 1;                                          \
                     continue;                                                \
