@@ -744,8 +744,115 @@ group_splits (const HippoSession *s, int i, int parts)
   return TRUE;
 }
 
-/* Floats of expanded rows a strip of a group covers, about. */
-#define STRIP_FLOATS 131072
+static gboolean
+node_tapped (const HippoSession *s, int i)
+{
+  for (int t = 0; t < s->n_taps; t++)
+    if (s->taps[t].node == i)
+      return TRUE;
+  return FALSE;
+}
+
+/* Depthwise output rows per strip of group i. */
+static int
+group_strip (const HippoSession *s, int i)
+{
+  const HippoNode *e = node_at (s->graph, i);
+  const HippoNode *d = node_at (s->graph, i + 1);
+
+  return MAX (1, STRIP_FLOATS / (d->sh * e->w * e->c));
+}
+
+/* Floats of the thread's scratch a group run in rows needs: the expanded
+ * rows of one strip (with the rows above it the depthwise reads) and,
+ * with a 1x1 conv after it, the strip's depthwise output. */
+static gsize
+group_rows_floats (const HippoSession *s, int i)
+{
+  const HippoNode *e = node_at (s->graph, i);
+  const HippoNode *d = node_at (s->graph, i + 1);
+  gsize strip = (gsize) group_strip (s, i);
+  gsize rows = (strip - 1) * d->sh + (gsize) (d->kh - 1) * d->dh + 1;
+  gsize n = MIN (rows, (gsize) e->h) * e->w * e->c;
+
+  if (s->group[i] == 3)
+    n += strip * d->w * d->c;
+  return n;
+}
+
+/* Whether group i keeps only a strip's rows of its expanded (and
+ * depthwise) tensors, in the thread's scratch, so they stay in cache and
+ * are never written to the arena: when nothing else reads them (no
+ * feature is taken from them) and they fit. */
+static gboolean
+group_in_rows (const HippoSession *s, int i)
+{
+  return s->scratch != NULL && !node_tapped (s, i)
+         && !(s->group[i] == 3 && node_tapped (s, i + 1))
+         && group_rows_floats (s, i) <= HIPPO_SCRATCH_FLOATS;
+}
+
+/* Part k of parts of group i in rows (see group_in_rows()): each strip
+ * makes the expanded rows it reads in the scratch, after the ones it
+ * shares with the strip before (moved to the front); a part makes the
+ * rows it shares with the part before again, so parts need no barrier. */
+static void
+run_group_rows (HippoSession *s, float *arena, int thread, int i, guint img,
+                const float *input, int k, int parts)
+{
+  const HippoNode *e = node_at (s->graph, i);
+  const HippoNode *d = node_at (s->graph, i + 1);
+  const HippoNode *p = s->group[i] == 3 ? node_at (s->graph, i + 2) : NULL;
+  const float *in = e->inputs[0] == 0 ? input
+                                      : tensor_at (s, arena, e->inputs[0], img);
+  float *ring = s->scratch + (gsize) thread * HIPPO_SCRATCH_FLOATS;
+  gsize e_row = (gsize) e->w * e->c, d_row = (gsize) d->w * d->c;
+  int strip = group_strip (s, i);
+  gsize rows = (gsize) (strip - 1) * d->sh + (gsize) (d->kh - 1) * d->dh + 1;
+  float *dbuf = ring + MIN (rows, (gsize) e->h) * e_row;
+  float *dout = tensor_at (s, arena, i + 1, img);
+  HippoShape e_is = { 0, 0, e->cin }; /* 1x1: not read */
+  HippoShape p_is = { d->h, d->w, d->c };
+  int r_lo = (int) ((gint64) d->h * k / parts);
+  int r_hi = (int) ((gint64) d->h * (k + 1) / parts);
+  int have_lo = 0, have_hi = 0; /* expanded rows in ring[0..] */
+
+  for (int r0 = r_lo; r0 < r_hi; r0 += strip)
+    {
+      int r1 = MIN (r_hi, r0 + strip);
+      int lo = group_first (e, d, r0), hi = group_need (e, d, r1);
+      HippoNode dn = *d;
+      HippoShape d_is = { hi - lo, e->w, e->c };
+
+      if (have_lo <= lo && lo < have_hi)
+        {
+          memmove (ring, ring + (gsize) (lo - have_lo) * e_row,
+                   (gsize) (have_hi - lo) * e_row * sizeof (float));
+          have_lo = lo;
+        }
+      else
+        have_lo = have_hi = lo;
+      if (hi > have_hi)
+        {
+          hippo_conv_pixels (e, e_is, in + (gsize) have_hi * e->w * e->cin,
+                             ring + (gsize) (have_hi - have_lo) * e_row, 0,
+                             (gint64) (hi - have_hi) * e->w, 0, e->c, NULL,
+                             FALSE);
+          have_hi = hi;
+        }
+      /* the depthwise on the strip alone: its first input row is lo */
+      dn.h = r1 - r0;
+      dn.pad_t = d->pad_t - r0 * d->sh + lo;
+      hippo_dwconv_rows (s->isa, &dn, d_is, ring, p ? dbuf : dout + r0 * d_row,
+                         0, r1 - r0, FALSE);
+      if (p)
+        hippo_conv_pixels (p, p_is, dbuf,
+                           tensor_at (s, arena, i + 2, img)
+                             + (gsize) r0 * d->w * p->c,
+                           0, (gint64) (r1 - r0) * d->w, 0, p->c, NULL,
+                           FALSE);
+    }
+}
 
 /* Runs part k of parts of group i (see group[]) on one image on this
  * thread: phase 1, 2, or 0 for both (parts == 1: the whole group). */
@@ -771,6 +878,11 @@ run_group (HippoSession *s, float *arena, int thread, int i, guint img,
   GroupPart gp;
   int e_done;
 
+  if (group_in_rows (s, i))
+    {
+      run_group_rows (s, arena, thread, i, img, input, k, parts);
+      return;
+    }
   group_part (e, d, k, parts, &gp);
   if (phase != 2 && gp.e_pre > gp.e_lo)
     hippo_conv_pixels (e, e_is, in, eo, (gint64) gp.e_lo * e->w,
@@ -855,11 +967,20 @@ run_nodes (HippoSession *s, int a, int thread, int first, int end, guint img,
             run_group (s, arena, MAX (thread, 0), i, img, input, 0, 1, 0);
           else
             {
-              /* the parts' shared rows first, then the rest */
+              /* the parts' shared rows first, then the rest (in rows:
+               * the parts make shared rows each for itself) */
               GroupJob gj = { s, arena, i, T, 1, img, input };
-              hippo_pool_run (s->pool, T, group_task, &gj);
-              gj.phase = 2;
-              hippo_pool_run (s->pool, T, group_task, &gj);
+              if (group_in_rows (s, i))
+                {
+                  gj.phase = 0;
+                  hippo_pool_run (s->pool, T, group_task, &gj);
+                }
+              else
+                {
+                  hippo_pool_run (s->pool, T, group_task, &gj);
+                  gj.phase = 2;
+                  hippo_pool_run (s->pool, T, group_task, &gj);
+                }
             }
           for (int k = 0; k < s->group[i]; k++)
             {
