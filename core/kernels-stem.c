@@ -28,6 +28,9 @@ typedef int i8v __attribute__ ((vector_size (32), aligned (4)));
 typedef float v4 __attribute__ ((vector_size (16), aligned (4)));
 typedef int i4v __attribute__ ((vector_size (16), aligned (4)));
 
+/* Kernel rows the direct path takes (larger kernels are gathered). */
+#define MAX_KH 16
+
 /* Output pixels per block: eight accumulators plus a weight vector fit
  * the registers of every variant. */
 #define PIX 8
@@ -104,30 +107,63 @@ gather (const HippoNode *node, HippoShape is, const float *in, gint64 p, int n,
         vhi[k] = hi;                                                           \
         zero[k] = 0.f;                                                         \
       }                                                                        \
+    const int krow = node->kw * node->cin;                                     \
+    const gint64 ohw = (gint64) node->h * node->w;                             \
     for (gint64 p = p0; p < p1; p += PIX)                                      \
       {                                                                        \
         int n = (int) MIN ((gint64) PIX, p1 - p);                              \
+        gint64 img = p / ohw, rem = p % ohw;                                   \
+        int oy = (int) (rem / node->w), ox = (int) (rem % node->w);            \
+        int iy0 = oy * node->sh - node->pad_t;                                 \
+        int ix0 = ox * node->sw - node->pad_l;                                 \
+        const float *xrow[MAX_KH];                                             \
+        gsize js;                                                              \
                                                                                \
-        gather (node, is, in, p, n, patch);                                    \
+        /* eight pixels of one row, all taps inside: read the input where    \
+         * it is (pixel j at j * sw * cin); else gather them */                \
+        if (n == PIX && ox + PIX <= node->w && node->dw == 1                   \
+            && node->kh <= MAX_KH && iy0 >= 0                                  \
+            && iy0 + (node->kh - 1) * node->dh < is.h && ix0 >= 0              \
+            && ix0 + (PIX - 1) * node->sw + node->kw <= is.w)                  \
+          {                                                                    \
+            const float *base = in + (gsize) img * is.h * is.w * node->cin;    \
+            for (int ky = 0; ky < node->kh; ky++)                              \
+              xrow[ky] = base                                                  \
+                         + ((gsize) (iy0 + ky * node->dh) * is.w + ix0)        \
+                             * node->cin;                                      \
+            js = (gsize) node->sw * node->cin;                                 \
+          }                                                                    \
+        else                                                                   \
+          {                                                                    \
+            gather (node, is, in, p, n, patch);                                \
+            for (int ky = 0; ky < node->kh && ky < MAX_KH; ky++)               \
+              xrow[ky] = patch + (gsize) ky * krow;                            \
+            js = (gsize) taps;                                                 \
+          }                                                                    \
         for (int cb = 0; cb < c; cb += N)                                      \
           {                                                                    \
             V b = node->bias ? *(const V *) (node->bias + cb) : zero;          \
             V a0 = b, a1 = b, a2 = b, a3 = b, a4 = b, a5 = b, a6 = b, a7 = b;  \
             const float *w = node->weights + cb;                               \
-            const float *x = patch;                                            \
             float *o = out + p * c + cb;                                       \
                                                                                \
-            for (int t = 0; t < taps; t++, w += c, x++)                        \
+            for (int ky = 0; ky < node->kh; ky++)                              \
               {                                                                \
-                const V wv = *(const V *) w;                                   \
-                a0 += x[0] * wv;                                               \
-                a1 += x[taps] * wv;                                            \
-                a2 += x[2 * taps] * wv;                                        \
-                a3 += x[3 * taps] * wv;                                        \
-                a4 += x[4 * taps] * wv;                                        \
-                a5 += x[5 * taps] * wv;                                        \
-                a6 += x[6 * taps] * wv;                                        \
-                a7 += x[7 * taps] * wv;                                        \
+                const float *x = ky < MAX_KH ? xrow[ky] : NULL;                \
+                if (x == NULL) /* more rows than MAX_KH: gathered */           \
+                  x = patch + (gsize) ky * krow;                               \
+                for (int q = 0; q < krow; q++, w += c, x++)                    \
+                  {                                                            \
+                    const V wv = *(const V *) w;                               \
+                    a0 += x[0] * wv;                                           \
+                    a1 += x[js] * wv;                                          \
+                    a2 += x[2 * js] * wv;                                      \
+                    a3 += x[3 * js] * wv;                                      \
+                    a4 += x[4 * js] * wv;                                      \
+                    a5 += x[5 * js] * wv;                                      \
+                    a6 += x[6 * js] * wv;                                      \
+                    a7 += x[7 * js] * wv;                                      \
+                  }                                                            \
               }                                                                \
             STEM_STORE (V, IV, o, 0, a0);                                      \
             STEM_STORE (V, IV, o, 1, a1);                                      \
