@@ -91,14 +91,17 @@ gather (const HippoNode *node, HippoShape is, const float *in, gint64 p, int n,
 }
 
 /* STEM_BODY (NAME, V, IV, N, ATTR) defines NAME: output pixels [p0, p1),
- * all channels (a multiple of N), clamped to [lo, hi]. */
+ * all channels (a multiple of N), clamped to [lo, hi].  Its arrays (patch:
+ * MAX_TAPS * PIX floats, xrow: MAX_KH pointers) come from the caller, so
+ * the vector function has no addressable locals: AddressSanitizer's fake
+ * stack frames would not keep them 64-byte aligned for AVX-512 spills. */
 #define STEM_BODY(NAME, V, IV, N, ATTR)                                        \
   ATTR static void NAME (const HippoNode *node, HippoShape is,                 \
                          const float *in, float *out, gint64 p0, gint64 p1,    \
-                         float lo, float hi)                                   \
+                         float lo, float hi, float *patch,                     \
+                         const float **xrow)                                   \
   {                                                                            \
     const int taps = node->kh * node->kw * node->cin, c = node->c;             \
-    float patch[MAX_TAPS * PIX];                                               \
     V vlo, vhi, zero;                                                          \
                                                                                \
     for (int k = 0; k < N; k++)                                                \
@@ -116,7 +119,6 @@ gather (const HippoNode *node, HippoShape is, const float *in, gint64 p, int n,
         int oy = (int) (rem / node->w), ox = (int) (rem % node->w);            \
         int iy0 = oy * node->sh - node->pad_t;                                 \
         int ix0 = ox * node->sw - node->pad_l;                                 \
-        const float *xrow[MAX_KH];                                             \
         gsize js;                                                              \
                                                                                \
         /* eight pixels of one row, all taps inside: read the input where    \
@@ -208,6 +210,8 @@ hippo_conv_stem_pixels (HippoIsa isa, const HippoNode *node, HippoShape is,
                         gboolean no_act)
 {
   float lo = -INFINITY, hi = INFINITY;
+  float patch[MAX_TAPS * PIX];
+  const float *xrow[MAX_KH];
   int width;
 
   if (node->op != HIPPO_OP_CONV || node->cin > 4
@@ -234,14 +238,14 @@ hippo_conv_stem_pixels (HippoIsa isa, const HippoNode *node, HippoShape is,
     {
 #ifdef HAVE_X86_VARIANTS
       case 16:
-        stem_avx512 (node, is, in, out, p0, p1, lo, hi);
+        stem_avx512 (node, is, in, out, p0, p1, lo, hi, patch, xrow);
         break;
       case 8:
-        stem_avx2 (node, is, in, out, p0, p1, lo, hi);
+        stem_avx2 (node, is, in, out, p0, p1, lo, hi, patch, xrow);
         break;
 #endif
       default:
-        stem_generic (node, is, in, out, p0, p1, lo, hi);
+        stem_generic (node, is, in, out, p0, p1, lo, hi, patch, xrow);
         break;
     }
   return TRUE;
