@@ -6,9 +6,8 @@
  *
  * The layout is NHWC.  For each output row and each vector of channels
  * the nine weights and the bias stay in registers while the row is swept;
- * columns whose taps are all inside take the unrolled 3x3 path (rows above
- * or below the input too, with zero weights for those taps), the few
- * border columns the checked one.  The clamp activation (ReLU6 after BatchNorm folding) is applied
+ * every pixel takes the unrolled 3x3 sum: taps in rows or columns outside
+ * the input get zero weights and read a pixel that exists instead.  The clamp activation (ReLU6 after BatchNorm folding) is applied
  * before the store, so the output is written once. */
 #include "hippo-config.h"
 
@@ -124,35 +123,38 @@ typedef int i4v __attribute__ ((vector_size (16), aligned (4)));
                     a += b;                                                  \
                     STORE_CLAMPED (V, IV, orow + (gsize) ox * cs + cb, a);   \
                   }                                                          \
-              }                                                              \
-            /* the left and right border columns */                          \
-            for (ox = 0; ox < W; ox++)                                       \
-              {                                                              \
-                int ix0 = ox * sw - node->pad_l;                             \
-                V a = bias;                                                  \
+                /* the left and right border columns: the same sum, with    \
+                 * zero weights for the columns outside (reading one that   \
+                 * exists instead) */                                       \
+                for (ox = 0; ox < W; ox++)                                   \
+                  {                                                          \
+                    const int ix0 = ox * sw - node->pad_l;                   \
+                    const int ixv = CLAMP (ix0 + 1, 0, is.w - 1);            \
+                    const gboolean k0 = ix0 >= 0 && ix0 < is.w;              \
+                    const gboolean k1 = ix0 + 1 >= 0 && ix0 + 1 < is.w;      \
+                    const gboolean k2 = ix0 + 2 >= 0 && ix0 + 2 < is.w;      \
+                    const gsize q0 = (gsize) (k0 ? ix0 : ixv) * cs;          \
+                    const gsize q1 = (gsize) (k1 ? ix0 + 1 : ixv) * cs;      \
+                    const gsize q2 = (gsize) (k2 ? ix0 + 2 : ixv) * cs;      \
+                    V a, b;                                                  \
                                                                              \
-                if (ox >= ox_lo && ox < ox_hi)                               \
-                  {                                                          \
-                    ox = ox_hi - 1;                                          \
-                    continue;                                                \
-                  }                                                          \
-                for (int ky = 0; ky < 3; ky++)                               \
-                  {                                                          \
-                    int iy = iy0 + ky;                                       \
-                    if (iy < 0 || iy >= is.h)                                \
-                      continue;                                              \
-                    for (int kx = 0; kx < 3; kx++)                           \
+                    if (ox >= ox_lo && ox < ox_hi)                           \
                       {                                                      \
-                        int ix = ix0 + kx;                                   \
-                        if (ix < 0 || ix >= is.w)                            \
-                          continue;                                          \
-                        a += *(const V *) (base                              \
-                                           + ((gsize) iy * is.w + ix) * cs   \
-                                           + cb)                             \
-                             * *(const V *) (wp + (gsize) (ky * 3 + kx) * cs); \
+                        ox = ox_hi - 1;                                      \
+                        continue;                                            \
                       }                                                      \
+                    a = bias + *(const V *) (i0 + q0) * (k0 ? w0 : zero);    \
+                    b = *(const V *) (i0 + q1) * (k1 ? w1 : zero);           \
+                    a += *(const V *) (i0 + q2) * (k2 ? w2 : zero);          \
+                    b += *(const V *) (i1 + q0) * (k0 ? w3 : zero);          \
+                    a += *(const V *) (i1 + q1) * (k1 ? w4 : zero);          \
+                    b += *(const V *) (i1 + q2) * (k2 ? w5 : zero);          \
+                    a += *(const V *) (i2 + q0) * (k0 ? w6 : zero);          \
+                    b += *(const V *) (i2 + q1) * (k1 ? w7 : zero);          \
+                    a += *(const V *) (i2 + q2) * (k2 ? w8 : zero);          \
+                    a += b;                                                  \
+                    STORE_CLAMPED (V, IV, orow + (gsize) ox * cs + cb, a);   \
                   }                                                          \
-                STORE_CLAMPED (V, IV, orow + (gsize) ox * cs + cb, a);       \
               }                                                              \
           }                                                                  \
       }                                                                      \
