@@ -30,6 +30,10 @@ GPtrArray *cli_collect_paths (char **args, int n_args);
  * UTF-8 become U+FFFD. */
 void cli_json_string (GString *out, const char *s);
 
+/* Parses a --precision value (NULL, "float32"/"f32" or "bfloat16"/"bf16")
+ * into *precision; FALSE (with the error printed) for anything else. */
+gboolean cli_parse_precision (const char *value, HippoPrecision *precision);
+
 /* Prints "hippotag: MESSAGE" on stderr. */
 void cli_error (const char *format, ...) G_GNUC_PRINTF (1, 2);
 

@@ -42,6 +42,22 @@ static const char usage_text[] =
   "Run 'hippotag COMMAND --help' for a command's options.\n"
   "Exit codes: 0 all done, 1 some inputs failed, 2 usage, 3 nothing ran.\n";
 
+gboolean
+cli_parse_precision (const char *value, HippoPrecision *precision)
+{
+  if (value == NULL || strcmp (value, "float32") == 0
+      || strcmp (value, "f32") == 0)
+    *precision = HIPPO_PRECISION_FLOAT32;
+  else if (strcmp (value, "bfloat16") == 0 || strcmp (value, "bf16") == 0)
+    *precision = HIPPO_PRECISION_BFLOAT16;
+  else
+    {
+      cli_error ("--precision must be float32 or bfloat16, not '%s'", value);
+      return FALSE;
+    }
+  return TRUE;
+}
+
 void
 cli_error (const char *format, ...)
 {

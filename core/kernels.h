@@ -62,6 +62,34 @@ void hippo_conv_pixels (const HippoNode *node, HippoShape in_shape,
                         const float *in, float *out, gint64 p0, gint64 p1,
                         int c0, int c1, float *scratch, gboolean no_act);
 
+/* A 1x1 conv's weights prepared for bfloat16 arithmetic (kernels-bf16.c):
+ * laid out for the AMX tiles, or rounded floats for the emulated path. */
+typedef struct _HippoPacked HippoPacked;
+
+/* Rounds to bfloat16 (nearest even; below FLT_MIN to zero) and back. */
+guint16 hippo_bf16_round (float f);
+float hippo_bf16_to_float (guint16 h);
+
+/* Whether this CPU has AMX-BF16 (and AVX-512 BF16) and the kernel lets
+ * this process use the tile state (asked for here). */
+gboolean hippo_bf16_amx_usable (void);
+
+/* Prepares a 1x1 stride-1 CONV (NULL for any other node) for the tiles
+ * (amx) or the emulated path. */
+HippoPacked *hippo_packed_new (const HippoNode *node, gboolean amx);
+void hippo_packed_free (HippoPacked *packed);
+gboolean hippo_packed_is_amx (const HippoPacked *packed);
+
+/* Bytes of per-thread scratch hippo_conv1x1_bf16() needs for packed. */
+gsize hippo_packed_scratch_bytes (const HippoPacked *packed);
+
+/* hippo_conv_pixels() of a 1x1 conv in bfloat16 arithmetic, for output
+ * pixels [p0, p1) and channels [c0, c1), with packed = the node's weights
+ * from hippo_packed_new(); scratch holds hippo_packed_scratch_bytes(). */
+void hippo_conv1x1_bf16 (const HippoPacked *packed, const HippoNode *node,
+                         const float *in, float *out, gint64 p0, gint64 p1,
+                         int c0, int c1, void *scratch, gboolean no_act);
+
 /* Whether n_threads should split a CONV over its output channels rather
  * than its pixels. */
 gboolean hippo_conv_split_columns (const HippoNode *node, gint64 pixels,

@@ -74,6 +74,12 @@ struct _HippoSession
   gsize arena_floats;
   float *arena;        /* n_arenas * arena_floats */
   float *scratch;      /* n_threads * HIPPO_SCRATCH_FLOATS, or NULL */
+  /* HIPPO_PRECISION_BFLOAT16: packed[i], node i's weights for the bf16
+   * 1x1 kernel (NULL for other nodes), and its per-thread scratch */
+  HippoPrecision precision;
+  HippoPacked **packed;
+  gsize bf16_bytes;
+  char *bf16_scratch;
 
   /* HIPPOTAG_PROFILE=1: time per op kind, per arena, printed when freed */
   gboolean profile;
@@ -137,6 +143,7 @@ typedef struct
 {
   HippoSession *s;
   const HippoNode *node;
+  int index;           /* of node */
   int thread;          /* >= 0: run alone on this thread, no pool */
   const float *in;
   const float *const *ins;
@@ -166,6 +173,21 @@ static HippoNode *
 node_at (const HippoGraph *graph, int i)
 {
   return g_ptr_array_index (graph->nodes, i);
+}
+
+/* A CONV, node i, for output pixels [p0, p1) and channels [c0, c1) on
+ * this thread: in bfloat16 where the session has packed its weights. */
+static void
+conv_pixels (const HippoSession *s, int thread, int i, const HippoNode *node,
+             HippoShape is, const float *in, float *out, gint64 p0,
+             gint64 p1, int c0, int c1, float *scratch, gboolean no_act)
+{
+  if (s->packed != NULL && s->packed[i] != NULL)
+    hippo_conv1x1_bf16 (s->packed[i], node, in, out, p0, p1, c0, c1,
+                        s->bf16_scratch + (gsize) thread * s->bf16_bytes,
+                        no_act);
+  else
+    hippo_conv_pixels (node, is, in, out, p0, p1, c0, c1, scratch, no_act);
 }
 
 static gboolean
@@ -420,6 +442,46 @@ plan (HippoSession *s, GError **error)
   return TRUE;
 }
 
+/* HIPPO_PRECISION_BFLOAT16: lays out the weights of every 1x1 conv that
+ * runs for the bf16 kernel (the AMX tiles where the CPU has them and the
+ * chosen instruction set is AVX-512) and allocates its scratch. */
+static gboolean
+pack_bf16 (HippoSession *s, GError **error)
+{
+  gboolean amx = s->isa == HIPPO_ISA_AVX512 && hippo_bf16_amx_usable ();
+  int n = s->graph->nodes->len, packed = 0;
+  char *kernels;
+
+  s->packed = g_new0 (HippoPacked *, n);
+  for (int i = 1; i <= s->last; i++)
+    if (s->needed[i])
+      {
+        s->packed[i] = hippo_packed_new (node_at (s->graph, i), amx);
+        if (s->packed[i] != NULL)
+          {
+            gsize b = hippo_packed_scratch_bytes (s->packed[i]);
+            s->bf16_bytes = MAX (s->bf16_bytes, (b + 63) / 64 * 64);
+            packed++;
+          }
+      }
+  if (s->bf16_bytes > 0)
+    {
+      s->bf16_scratch = g_try_malloc ((gsize) s->n_threads * s->bf16_bytes);
+      if (s->bf16_scratch == NULL)
+        {
+          g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_LIMIT,
+                       "cannot allocate %.0f MB of bfloat16 scratch",
+                       s->n_threads * s->bf16_bytes / 1e6);
+          return FALSE;
+        }
+    }
+  kernels = g_strdup_printf ("%s, bf16 for %d 1x1 convs (%s)", s->kernels,
+                             packed, amx ? "AMX tiles" : "emulated: no AMX");
+  g_free (s->kernels);
+  s->kernels = kernels;
+  return TRUE;
+}
+
 HippoSession *
 hippo_session_new (HippoModel *model, const HippoSessionParams *params,
                    GError **error)
@@ -443,6 +505,13 @@ hippo_session_new (HippoModel *model, const HippoSessionParams *params,
                    MAX_SESSION_BATCH);
       return NULL;
     }
+  if (params->precision != HIPPO_PRECISION_FLOAT32
+      && params->precision != HIPPO_PRECISION_BFLOAT16)
+    {
+      g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_INVALID_ARGUMENT,
+                   "unknown precision %d", (int) params->precision);
+      return NULL;
+    }
   if (threads < 1 || threads > 1024)
     {
       g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_INVALID_ARGUMENT,
@@ -455,6 +524,7 @@ hippo_session_new (HippoModel *model, const HippoSessionParams *params,
   s->graph = hippo_model_get_graph (model);
   s->max_batch = params->max_batch;
   s->n_threads = threads;
+  s->precision = params->precision;
   s->isa = hippo_isa_pick ();
   s->kernels = g_strdup_printf ("%s, own kernels %s", openblas_get_config (),
                                 hippo_isa_name (s->isa));
@@ -471,6 +541,11 @@ hippo_session_new (HippoModel *model, const HippoSessionParams *params,
                                       : hippo_model_get_default_layer (model),
                        error)
       || !plan (s, error))
+    {
+      hippo_session_free (s);
+      return NULL;
+    }
+  if (s->precision == HIPPO_PRECISION_BFLOAT16 && !pack_bf16 (s, error))
     {
       hippo_session_free (s);
       return NULL;
@@ -503,6 +578,11 @@ hippo_session_free (HippoSession *session)
   g_free (session->offset);
   g_free (session->arena);
   g_free (session->scratch);
+  if (session->packed != NULL)
+    for (guint i = 0; i < session->graph->nodes->len; i++)
+      hippo_packed_free (session->packed[i]);
+  g_free (session->packed);
+  g_free (session->bf16_scratch);
   g_free (session->prof);
   g_free (session->kernels);
   hippo_model_free (session->model);
@@ -572,14 +652,14 @@ run_task (gpointer data, int index, int thread)
                                                  * HIPPO_SCRATCH_FLOATS
                                          : NULL;
         if (job->split_cols)
-          hippo_conv_pixels (node, job->is, job->in, job->out, 0, job->pixels,
-                             (int) a * 16, (int) MIN (b * 16, node->c),
-                             scratch, job->no_act);
+          conv_pixels (job->s, thread, job->index, node, job->is, job->in,
+                       job->out, 0, job->pixels, (int) a * 16,
+                       (int) MIN (b * 16, node->c), scratch, job->no_act);
         else if (!hippo_conv_stem_pixels (job->s->isa, node, job->is,
                                           job->in, job->out, a, b,
                                           job->no_act))
-          hippo_conv_pixels (node, job->is, job->in, job->out, a, b, 0,
-                             node->c, scratch, job->no_act);
+          conv_pixels (job->s, thread, job->index, node, job->is, job->in,
+                       job->out, a, b, 0, node->c, scratch, job->no_act);
       }
       break;
     case HIPPO_OP_DWCONV:
@@ -834,10 +914,10 @@ run_group_rows (HippoSession *s, float *arena, int thread, int i, guint img,
         have_lo = have_hi = lo;
       if (hi > have_hi)
         {
-          hippo_conv_pixels (e, e_is, in + (gsize) have_hi * e->w * e->cin,
-                             ring + (gsize) (have_hi - have_lo) * e_row, 0,
-                             (gint64) (hi - have_hi) * e->w, 0, e->c, NULL,
-                             FALSE);
+          conv_pixels (s, thread, i, e, e_is,
+                       in + (gsize) have_hi * e->w * e->cin,
+                       ring + (gsize) (have_hi - have_lo) * e_row, 0,
+                       (gint64) (hi - have_hi) * e->w, 0, e->c, NULL, FALSE);
           have_hi = hi;
         }
       /* the depthwise on the strip alone: its first input row is lo */
@@ -846,11 +926,10 @@ run_group_rows (HippoSession *s, float *arena, int thread, int i, guint img,
       hippo_dwconv_rows (s->isa, &dn, d_is, ring, p ? dbuf : dout + r0 * d_row,
                          0, r1 - r0, FALSE);
       if (p)
-        hippo_conv_pixels (p, p_is, dbuf,
-                           tensor_at (s, arena, i + 2, img)
-                             + (gsize) r0 * d->w * p->c,
-                           0, (gint64) (r1 - r0) * d->w, 0, p->c, NULL,
-                           FALSE);
+        conv_pixels (s, thread, i + 2, p, p_is, dbuf,
+                     tensor_at (s, arena, i + 2, img)
+                       + (gsize) r0 * d->w * p->c,
+                     0, (gint64) (r1 - r0) * d->w, 0, p->c, NULL, FALSE);
     }
 }
 
@@ -885,8 +964,8 @@ run_group (HippoSession *s, float *arena, int thread, int i, guint img,
     }
   group_part (e, d, k, parts, &gp);
   if (phase != 2 && gp.e_pre > gp.e_lo)
-    hippo_conv_pixels (e, e_is, in, eo, (gint64) gp.e_lo * e->w,
-                       (gint64) gp.e_pre * e->w, 0, e->c, scratch, FALSE);
+    conv_pixels (s, thread, i, e, e_is, in, eo, (gint64) gp.e_lo * e->w,
+                 (gint64) gp.e_pre * e->w, 0, e->c, scratch, FALSE);
   if (phase == 1)
     return;
   e_done = gp.e_pre;
@@ -898,20 +977,20 @@ run_group (HippoSession *s, float *arena, int thread, int i, guint img,
 
       if (need > e_done)
         {
-          hippo_conv_pixels (e, e_is, in, eo, (gint64) e_done * e->w,
-                             (gint64) need * e->w, 0, e->c, scratch, FALSE);
+          conv_pixels (s, thread, i, e, e_is, in, eo, (gint64) e_done * e->w,
+                       (gint64) need * e->w, 0, e->c, scratch, FALSE);
           e_done = need;
         }
       hippo_dwconv_rows (s->isa, d, d_is, eo, dout, r0, r1, FALSE);
       if (p)
-        hippo_conv_pixels (p, p_is, dout, tensor_at (s, arena, i + 2, img),
-                           (gint64) r0 * d->w, (gint64) r1 * d->w, 0, p->c,
-                           scratch, FALSE);
+        conv_pixels (s, thread, i + 2, p, p_is, dout,
+                     tensor_at (s, arena, i + 2, img), (gint64) r0 * d->w,
+                     (gint64) r1 * d->w, 0, p->c, scratch, FALSE);
     }
   /* rows below the last the depthwise read (none with 'same' padding) */
   if (e_done < gp.e_hi)
-    hippo_conv_pixels (e, e_is, in, eo, (gint64) e_done * e->w,
-                       (gint64) gp.e_hi * e->w, 0, e->c, scratch, FALSE);
+    conv_pixels (s, thread, i, e, e_is, in, eo, (gint64) e_done * e->w,
+                 (gint64) gp.e_hi * e->w, 0, e->c, scratch, FALSE);
 }
 
 typedef struct
@@ -954,7 +1033,7 @@ run_nodes (HippoSession *s, int a, int thread, int first, int end, guint img,
       const HippoNode *in0;
       const float **ins = ins_buf;
       int *in_c = inc_buf;
-      Job job = { s, node, thread };
+      Job job = { s, node, i, thread };
       int T = s->n_threads;
       gint64 t0 = s->profile ? g_get_monotonic_time () : 0;
 

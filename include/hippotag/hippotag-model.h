@@ -208,6 +208,26 @@ const char *hippo_model_get_output_layer (const HippoModel *model);
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (HippoModel, hippo_model_free)
 
 /**
+ * HippoPrecision:
+ * @HIPPO_PRECISION_FLOAT32: float32 throughout (the default; matches the
+ *   reference implementation to about 1e-5 of each layer's range).
+ * @HIPPO_PRECISION_BFLOAT16: the 1x1 convolutions, most of a MobileNet's
+ *   arithmetic, multiply activations and weights rounded to bfloat16 and
+ *   sum in float32; everything else stays float32. Fast on CPUs with
+ *   AMX-BF16 (the weights are laid out for it once, when the session is
+ *   made); elsewhere emulated, slower than float32. Features then differ
+ *   from float32 by about 1 % (cosine similarity above 0.999 on
+ *   MobileNetV2; bench/README.md has the measured tolerance and accuracy).
+ *
+ * Arithmetic precision of a session.
+ */
+typedef enum
+{
+  HIPPO_PRECISION_FLOAT32,
+  HIPPO_PRECISION_BFLOAT16,
+} HippoPrecision;
+
+/**
  * HippoSessionParams:
  * @n_threads: worker threads, including the caller's; 0 means one per core.
  *   Hippotag parallelises itself and keeps OpenBLAS single-threaded, so
@@ -216,6 +236,7 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (HippoModel, hippo_model_free)
  * @layers: the feature layers: a layer name, or several joined by '+' whose
  *   pooled outputs are concatenated in that order; %NULL for the model's
  *   default layer. Spatial outputs are global-average-pooled.
+ * @precision: the arithmetic (#HippoPrecision); float32 by default.
  *
  * Options of a session. Initialise with hippo_session_params_default().
  */
@@ -224,13 +245,15 @@ typedef struct
   int n_threads;
   int max_batch;
   const char *layers;
+  HippoPrecision precision;
 } HippoSessionParams;
 
 /**
  * hippo_session_params_default:
  * @params: (out): the parameters to fill.
  *
- * Fills @params with the defaults: 1 thread, batch 1, the default layer.
+ * Fills @params with the defaults: 1 thread, batch 1, the default layer,
+ * float32.
  */
 void hippo_session_params_default (HippoSessionParams *params);
 
