@@ -5,7 +5,10 @@
  * the absolute products (float32 rounding of a 9-term sum is ~1e-7 of it);
  * the variants differ from each other only by FMA contraction.  The
  * direct convolution for few input channels (the RGB layer) the same way,
- * on kernel sizes 1, 3, 5, strides 1 and 2, dilations 1 and 2. */
+ * on kernel sizes 1, 3, 5, strides 1 and 2, dilations 1 and 2.  The
+ * bfloat16 1x1 convolution, on the AMX tiles and emulated, against the
+ * sum of its rounded operands and against float32 (check_bf16()). */
+#include <float.h>
 #include <math.h>
 #include <string.h>
 
@@ -312,6 +315,196 @@ test_stem_declines (void)
                                          buf, 0, 1, TRUE));
 }
 
+/* bfloat16 rounding: nearest even, below FLT_MIN to zero, NaN kept. */
+static void
+test_bf16_round (void)
+{
+  g_assert_cmphex (hippo_bf16_round (1.f), ==, 0x3f80);
+  g_assert_cmphex (hippo_bf16_round (-2.f), ==, 0xc000);
+  /* 1 + 2^-8 lies halfway: to the even 1.0; 1 + 3 * 2^-8 to 1 + 2^-6 */
+  g_assert_cmphex (hippo_bf16_round (1.f + 1.f / 256), ==, 0x3f80);
+  g_assert_cmphex (hippo_bf16_round (1.f + 3.f / 256), ==, 0x3f82);
+  g_assert_cmphex (hippo_bf16_round (1.f + 1.f / 256 + 1.f / 65536), ==,
+                   0x3f81);
+  g_assert_cmphex (hippo_bf16_round (1e-40f), ==, 0x0000);
+  g_assert_cmphex (hippo_bf16_round (-1e-40f), ==, 0x8000);
+  g_assert_cmphex (hippo_bf16_round (INFINITY), ==, 0x7f80);
+  g_assert_cmphex (hippo_bf16_round (FLT_MAX), ==, 0x7f80);
+  g_assert_true (isnan (hippo_bf16_to_float (hippo_bf16_round (NAN))));
+  g_assert_cmpfloat (hippo_bf16_to_float (0x3fc0), ==, 1.5f);
+}
+
+/* One 1x1 conv in bfloat16 (amx or emulated) on random data, computed in
+ * three pixel ranges and, for channel splits, in column ranges.  Checked
+ * against (a) the double-precision sum of the bf16-rounded operands,
+ * within 1e-5 of the sum of absolute products (float32 accumulation), and
+ * (b) the float32 conv of the unrounded operands, within 2^-7 of that sum
+ * (each operand is off by at most 2^-9 of itself); columns outside the
+ * range are left alone. */
+static double
+check_bf16 (gboolean amx, GRand *r, int np, int cin, int c, int c0, int c1,
+            gboolean bias, HippoAct act, gboolean no_act)
+{
+  HippoNode node;
+  HippoPacked *pk;
+  float *in, *out, *w, *b = NULL;
+  void *scratch;
+  double worst = 0;
+
+  memset (&node, 0, sizeof node);
+  node.op = HIPPO_OP_CONV;
+  node.h = 1, node.w = np, node.c = c, node.cin = cin;
+  node.kh = node.kw = node.sh = node.sw = node.dh = node.dw = 1;
+  node.act = act;
+  node.act_lo = 0.f, node.act_hi = 1.5f;
+  in = g_new (float, (gsize) np * cin);
+  out = g_new (float, (gsize) np * c);
+  w = g_new (float, (gsize) cin * c);
+  for (gsize i = 0; i < (gsize) np * cin; i++)
+    in[i] = frand (r) * (i % 7 == 0 ? 8.f : 1.f);
+  for (gsize i = 0; i < (gsize) cin * c; i++)
+    w[i] = frand (r) * 0.5f;
+  if (bias)
+    {
+      b = g_new (float, c);
+      for (int i = 0; i < c; i++)
+        b[i] = frand (r);
+    }
+  for (gsize i = 0; i < (gsize) np * c; i++)
+    out[i] = NAN;
+  node.weights = w, node.bias = b;
+  pk = hippo_packed_new (&node, amx);
+  g_assert_nonnull (pk);
+  g_assert_true (hippo_packed_is_amx (pk) == amx);
+  scratch = g_malloc (hippo_packed_scratch_bytes (pk));
+  hippo_conv1x1_bf16 (pk, &node, in, out, 0, np / 3, c0, c1, scratch, no_act);
+  hippo_conv1x1_bf16 (pk, &node, in, out, np / 3, MIN (np, np / 3 + 33), c0,
+                      c1, scratch, no_act);
+  hippo_conv1x1_bf16 (pk, &node, in, out, MIN (np, np / 3 + 33), np, c0, c1,
+                      scratch, no_act);
+  for (int p = 0; p < np; p++)
+    for (int co = 0; co < c; co++)
+      {
+        double acc = b ? b[co] : 0, exact = acc, mag = b ? fabs (b[co]) : 0;
+        float got = out[(gsize) p * c + co];
+
+        if (co < c0 || co >= c1)
+          {
+            if (!isnan (got))
+              g_error ("bf16 %s %dx%d -> %d: column %d outside [%d, %d) "
+                       "written", amx ? "amx" : "emulated", np, cin, c, co,
+                       c0, c1);
+            continue;
+          }
+        for (int ci = 0; ci < cin; ci++)
+          {
+            float x = in[(gsize) p * cin + ci], y = w[(gsize) ci * c + co];
+            double t = (double) hippo_bf16_to_float (hippo_bf16_round (x))
+                       * hippo_bf16_to_float (hippo_bf16_round (y));
+            acc += t;
+            exact += (double) x * y;
+            mag += fabs ((double) x * y);
+          }
+        if (!no_act && act == HIPPO_ACT_CLAMP)
+          {
+            acc = CLAMP (acc, 0.0, 1.5);
+            exact = CLAMP (exact, 0.0, 1.5);
+          }
+        else if (!no_act && act == HIPPO_ACT_SIGMOID)
+          {
+            /* the sigmoid's slope is at most 1/4 */
+            acc = 1 / (1 + exp (-acc));
+            exact = 1 / (1 + exp (-exact));
+          }
+        if (mag > 0.1) /* past the absolute slack */
+          worst = MAX (worst, fabs (got - acc) / mag);
+        if (!(fabs (got - acc) <= 1e-5 * mag + 1e-7)
+            || !(fabs (got - exact) <= mag / 128 + 1e-7))
+          g_error ("bf16 %s %dx%d -> %d [%d, %d) bias %d act %d no_act %d: "
+                   "at (%d,%d) got %.8g want %.8g (float32 %.8g)",
+                   amx ? "amx" : "emulated", np, cin, c, c0, c1, bias, act,
+                   no_act, p, co, got, acc, exact);
+      }
+  g_free (scratch);
+  hippo_packed_free (pk);
+  g_free (in);
+  g_free (out);
+  g_free (w);
+  g_free (b);
+  return worst;
+}
+
+static void
+test_bf16 (gconstpointer data)
+{
+  gboolean amx = GPOINTER_TO_INT (data);
+  static const int cins[] = { 1, 3, 16, 24, 31, 32, 33, 64, 70, 144 };
+  static const int couts[] = { 1, 5, 16, 17, 24, 32, 40, 48, 96, 160 };
+  static const int rows[] = { 1, 5, 31, 32, 33, 49, 70 };
+  g_autoptr (GRand) r = g_rand_new_with_seed (23);
+  double worst = 0;
+  guint n = 0;
+
+  if (amx && !hippo_bf16_amx_usable ())
+    {
+      g_test_skip ("SKIPPED LOUDLY: no AMX-BF16 on this CPU (or the kernel "
+                   "refused the tile state); the emulated path is tested");
+      return;
+    }
+  for (guint a = 0; a < G_N_ELEMENTS (cins); a++)
+    for (guint k = 0; k < G_N_ELEMENTS (couts); k++)
+      {
+        int cin = cins[a], c = couts[k];
+        int np = rows[(a + k) % G_N_ELEMENTS (rows)];
+        HippoAct act = (a + k) % 3 == 0   ? HIPPO_ACT_NONE
+                       : (a + k) % 3 == 1 ? HIPPO_ACT_CLAMP
+                                          : HIPPO_ACT_SIGMOID;
+
+        worst = MAX (worst, check_bf16 (amx, r, np, cin, c, 0, c, (a + k) % 2,
+                                        act, (a * k) % 5 == 4));
+        n++;
+        /* the session's channel split: groups of 16, and any range */
+        if (c > 16)
+          {
+            worst = MAX (worst, check_bf16 (amx, r, np, cin, c, 16, c, TRUE,
+                                            act, FALSE));
+            worst = MAX (worst, check_bf16 (amx, r, np, cin, c, 3, c - 2,
+                                            FALSE, HIPPO_ACT_CLAMP, FALSE));
+            n += 2;
+          }
+      }
+  /* MobileNetV2's 7x7 projection and 112x112 expansion, at reduced size */
+  worst = MAX (worst, check_bf16 (amx, r, 49, 960, 160, 0, 160, TRUE,
+                                  HIPPO_ACT_NONE, FALSE));
+  worst = MAX (worst, check_bf16 (amx, r, 300, 16, 96, 0, 96, TRUE,
+                                  HIPPO_ACT_CLAMP, FALSE));
+  g_test_message ("bf16 %s: %u shapes, worst error %.2g of the magnitude "
+                  "against the rounded operands",
+                  amx ? "amx" : "emulated", n + 2, worst);
+}
+
+/* Only 1x1 stride-1 convolutions are packed. */
+static void
+test_bf16_declines (void)
+{
+  HippoNode node;
+  float buf[64] = { 0 };
+
+  memset (&node, 0, sizeof node);
+  node.op = HIPPO_OP_CONV;
+  node.h = node.w = 4, node.c = 2, node.cin = 2;
+  node.kh = node.kw = 3, node.sh = node.sw = node.dh = node.dw = 1;
+  node.weights = buf;
+  g_assert_null (hippo_packed_new (&node, FALSE));
+  node.kh = node.kw = 1, node.sh = 2;
+  g_assert_null (hippo_packed_new (&node, FALSE));
+  node.sh = 1, node.op = HIPPO_OP_DWCONV;
+  g_assert_null (hippo_packed_new (&node, FALSE));
+  node.op = HIPPO_OP_CONV;
+  hippo_packed_free (hippo_packed_new (&node, FALSE));
+  hippo_packed_free (NULL);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -330,5 +523,11 @@ main (int argc, char **argv)
   g_test_add_data_func ("/kernels/stem/avx512",
                         GINT_TO_POINTER (HIPPO_ISA_AVX512), test_stem);
   g_test_add_func ("/kernels/stem/declines", test_stem_declines);
+  g_test_add_func ("/kernels/bf16/round", test_bf16_round);
+  g_test_add_data_func ("/kernels/bf16/emulated", GINT_TO_POINTER (FALSE),
+                        test_bf16);
+  g_test_add_data_func ("/kernels/bf16/amx", GINT_TO_POINTER (TRUE),
+                        test_bf16);
+  g_test_add_func ("/kernels/bf16/declines", test_bf16_declines);
   return g_test_run ();
 }

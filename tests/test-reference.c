@@ -9,6 +9,11 @@
  *   from-file    from the image files via hippo_image_load_input (our
  *                decoding and resizing): cosine >= 0.995 per image, and the
  *                same top class for the probabilities.
+ *   bfloat16     (MobileNets) a bfloat16 session fed the exact input:
+ *                within 0.05 * max |reference value| (probabilities: 0.03
+ *                absolute, same top class), cosine >= 0.999 per image
+ *                (measured worst: 0.034 on the logits of mobilenet_v2_mid,
+ *                0.013 on a pooled feature layer; cosine 0.99969).
  * And for mobilenet_v2: all its reference layers joined with '+', one batch
  * of 7 on 2 threads equals one image at a time on 1 thread within 1e-5
  * relative (to each layer's largest |value|), and each slice of the joined
@@ -25,6 +30,9 @@
 #define TOL_PROBS 1e-4   /* absolute, on probabilities */
 #define MIN_COSINE 0.995 /* from-file, per image */
 #define TOL_BATCH 1e-5   /* batch vs one at a time, relative */
+#define TOL_BF16 0.05    /* bfloat16, times the layer's max |reference| */
+#define TOL_BF16_PROBS 0.03 /* bfloat16, absolute, on probabilities */
+#define MIN_COSINE_BF16 0.999 /* bfloat16, per image, exact input */
 #define MAX_REF_FLOATS ((gsize) 1 << 28)
 
 typedef struct
@@ -363,14 +371,15 @@ get_ref (RefModel *m, RefLayer *l)
  * by the reference's name (e.g. a graph model's Identity folded away), the
  * model's own output layer. NULL after fail(). */
 static HippoSession *
-new_session (HippoModel *model, const RefLayer *l, const char *layers,
-             int threads, int batch)
+new_session_p (HippoModel *model, const RefLayer *l, const char *layers,
+               int threads, int batch, HippoPrecision precision)
 {
   HippoSessionParams p;
   g_autoptr (GError) error = NULL;
   HippoSession *s;
 
   hippo_session_params_default (&p);
+  p.precision = precision;
   p.n_threads = threads;
   p.max_batch = batch;
   p.layers = layers;
@@ -390,6 +399,14 @@ new_session (HippoModel *model, const RefLayer *l, const char *layers,
     fail ("hippo_session_new (layers '%s', %d threads, batch %d): %s",
           layers ? layers : "(default)", threads, batch, error->message);
   return s;
+}
+
+static HippoSession *
+new_session (HippoModel *model, const RefLayer *l, const char *layers,
+             int threads, int batch)
+{
+  return new_session_p (model, l, layers, threads, batch,
+                        HIPPO_PRECISION_FLOAT32);
 }
 
 static guint
@@ -483,6 +500,82 @@ test_exact_input (gconstpointer data)
         return;
       }
   check_close (m, l, ours, l->dim, ref, "exact input");
+}
+
+/* bfloat16 sessions (the AMX tiles, or the emulated path under
+ * HIPPOTAG_ISA=avx2|generic) against the float32 reference: all images in
+ * one batch on 2 threads, and the first alone on 1 thread. */
+static void
+test_bf16 (gconstpointer data)
+{
+  const RefCase *c = data;
+  RefModel *m = c->model;
+  RefLayer *l = c->layer;
+  g_autoptr (HippoSession) s = NULL;
+  g_autoptr (HippoSession) one = NULL;
+  g_autoptr (GError) error = NULL;
+  g_autofree float *ours = NULL;
+  g_autofree float *alone = NULL;
+  HippoModel *model;
+  const float *input, *ref;
+  double max_ref = 0, worst = 0, worst_cos = 2, worst_one = 0;
+
+  if ((model = get_model (m)) == NULL || (input = get_input (m)) == NULL
+      || (ref = get_ref (m, l)) == NULL)
+    return;
+  s = new_session_p (model, l, l->name, 2, (int) m->n,
+                     HIPPO_PRECISION_BFLOAT16);
+  one = new_session_p (model, l, l->name, 1, 1, HIPPO_PRECISION_BFLOAT16);
+  if (s == NULL || one == NULL)
+    return;
+  g_test_message ("kernels: %s", hippo_session_get_kernels (s));
+  ours = g_new0 (float, (gsize) m->n * l->dim);
+  alone = g_new0 (float, l->dim);
+  if (!hippo_session_run (s, input, m->n, ours, &error)
+      || !hippo_session_run (one, input, 1, alone, &error))
+    {
+      fail ("hippo_session_run: %s", error->message);
+      return;
+    }
+  for (gsize i = 0; i < (gsize) m->n * l->dim; i++)
+    max_ref = MAX (max_ref, fabs (ref[i]));
+  for (guint img = 0; img < m->n; img++)
+    {
+      const float *a = ours + (gsize) img * l->dim;
+      const float *b = ref + (gsize) img * l->dim;
+      double dot = 0, na = 0, nb = 0, cosine;
+
+      for (guint k = 0; k < l->dim; k++)
+        {
+          double e = fabs ((double) a[k] - b[k]);
+          worst = isfinite (e) ? MAX (worst, e) : INFINITY;
+          dot += (double) a[k] * b[k];
+          na += (double) a[k] * a[k];
+          nb += (double) b[k] * b[k];
+          if (img == 0)
+            worst_one = MAX (worst_one, fabs ((double) alone[k] - a[k]));
+        }
+      cosine = na > 0 && nb > 0 ? dot / sqrt (na * nb) : (na == nb ? 1 : 0);
+      worst_cos = isfinite (cosine) ? MIN (worst_cos, cosine) : -2;
+      if (l->probs && argmax (a, l->dim) != argmax (b, l->dim))
+        fail ("%s %s bfloat16 %s: top class %u, the reference's %u", m->name,
+              l->short_name, basename_of (m->files[img]),
+              argmax (a, l->dim), argmax (b, l->dim));
+    }
+  g_test_message ("%s %s bfloat16: worst |error| %.3g (%.2g of max "
+                  "|reference| %.4g), worst cosine %.6f; one image alone on "
+                  "1 thread vs in the batch: %.3g",
+                  m->name, l->short_name, worst, worst / (max_ref + 1e-30),
+                  max_ref, worst_cos, worst_one);
+  if (!(worst <= (l->probs ? TOL_BF16_PROBS : TOL_BF16 * max_ref)))
+    fail ("%s %s bfloat16: worst |error| %.3g > tolerance", m->name,
+          l->short_name, worst);
+  if (!(worst_cos >= MIN_COSINE_BF16))
+    fail ("%s %s bfloat16: cosine %.6f < %.4f", m->name, l->short_name,
+          worst_cos, MIN_COSINE_BF16);
+  if (!(worst_one <= TOL_BATCH * 10 * max_ref))
+    fail ("%s %s bfloat16: one image alone differs by %.3g", m->name,
+          l->short_name, worst_one);
 }
 
 static void
@@ -824,6 +917,12 @@ main (int argc, char **argv)
                                 c->layer->short_name);
           g_test_add_data_func (p1, c, test_exact_input);
           g_test_add_data_func (p2, c, test_from_file);
+          if (g_str_has_prefix (m->name, "mobilenet"))
+            {
+              g_autofree char *p3 = g_strdup_printf (
+                "/reference/%s/%s/bfloat16", m->name, c->layer->short_name);
+              g_test_add_data_func (p3, c, test_bf16);
+            }
         }
       /* batches: all layers joined, and the shallowest alone (the
        * MobileNets; InceptionV3 costs too much for it) */
