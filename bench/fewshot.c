@@ -5,7 +5,7 @@
  * the same classes.
  *
  *   fewshot --model NAME --layers "A+B,C,..." [--k 1,5,10,20] [--seeds 10]
- *           [--test DIR2] [--cache DIR] [--json] DIR
+ *           [--test DIR2] [--cache DIR] [--json] [--bf16] DIR
  *
  * Every candidate in --layers (comma-separated; each a '+'-joined spec) is
  * scored on the same splits. Features are extracted once for the union of
@@ -137,7 +137,7 @@ on_features (guint index, const char *path, const float *f,
 
 static gboolean
 set_features (Set *s, HippoModel *model, const char *layers,
-              const char *cache_dir)
+              HippoPrecision precision, const char *cache_dir)
 {
   g_autoptr (GChecksum) sum = g_checksum_new (G_CHECKSUM_SHA256);
   g_autofree char *cache = NULL;
@@ -152,6 +152,7 @@ set_features (Set *s, HippoModel *model, const char *layers,
   p.n_threads = 0;
   p.max_batch = 8;
   p.layers = layers;
+  p.precision = precision;
   ex = hippo_extractor_new (model, &p, &error);
   if (ex == NULL)
     {
@@ -163,6 +164,8 @@ set_features (Set *s, HippoModel *model, const char *layers,
   g_checksum_update (sum, (const guchar *) layers, -1);
   g_checksum_update (sum, (const guchar *) G_STRINGIFY (
                        HIPPO_PREPROCESS_VERSION), -1);
+  if (precision != HIPPO_PRECISION_FLOAT32)
+    g_checksum_update (sum, (const guchar *) "bfloat16", -1);
   for (guint i = 0; i < s->paths->len; i++)
     g_checksum_update (sum, (const guchar *) s->paths->pdata[i], -1);
   g_mkdir_with_parents (cache_dir, 0755);
@@ -319,6 +322,8 @@ main (int argc, char **argv)
   g_autofree char *ks_opt = NULL;
   g_autofree char *test_dir = NULL;
   g_autofree char *cache_dir = NULL;
+  gboolean bf16 = FALSE;
+  HippoPrecision precision;
   int seeds = 10;
   gboolean json = FALSE;
   GOptionEntry entries[] = {
@@ -333,6 +338,8 @@ main (int argc, char **argv)
     { "cache", 0, 0, G_OPTION_ARG_FILENAME, &cache_dir, "Feature cache",
       "DIR" },
     { "json", 0, 0, G_OPTION_ARG_NONE, &json, "JSON lines", NULL },
+    { "bf16", 0, 0, G_OPTION_ARG_NONE, &bf16,
+      "Features from a bfloat16 session", NULL },
     { NULL }
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("DIR");
@@ -378,13 +385,14 @@ main (int argc, char **argv)
   union_spec = g_strjoinv ("+", (char **) uni->pdata);
 
   s = set_open (argv[1], NULL);
-  if (!set_features (s, model, union_spec,
+  precision = bf16 ? HIPPO_PRECISION_BFLOAT16 : HIPPO_PRECISION_FLOAT32;
+  if (!set_features (s, model, union_spec, precision,
                      cache_dir ? cache_dir : "/var/cache/hippotag/features"))
     g_printerr ("fewshot: some images failed (zero features used)\n");
   if (test_dir)
     {
       t = set_open (test_dir, s->classes);
-      set_features (t, model, union_spec,
+      set_features (t, model, union_spec, precision,
                     cache_dir ? cache_dir : "/var/cache/hippotag/features");
     }
 
