@@ -25,19 +25,29 @@ typedef struct
   char *shard;
   guint shard_k;
   guint shard_n;
+  char *precision;
+  HippoPrecision prec;
 } BatchArgs;
+
+#define PRECISION_HELP                                                       \
+  "float32 (default) or bfloat16: the network's 1x1 convolutions in "        \
+  "bfloat16, 2-2.6x faster on CPUs with AMX, features within about 1 % "     \
+  "(cached apart from float32 ones)"
 
 /* clang-format off */
 #define BATCH_ENTRIES(b)                                                     \
   { "jobs", 'j', 0, G_OPTION_ARG_INT, &(b).jobs,                             \
     "Threads for decoding and the network (default: one per core)", "N" },   \
-  { "shard", 0, 0, G_OPTION_ARG_STRING, &(b).shard, SHARD_HELP, "K/N" }
+  { "shard", 0, 0, G_OPTION_ARG_STRING, &(b).shard, SHARD_HELP, "K/N" },   \
+  { "precision", 0, 0, G_OPTION_ARG_STRING, &(b).precision, PRECISION_HELP, \
+    "P" }
 /* clang-format on */
 
 static void
 batch_args_clear (BatchArgs *b)
 {
   g_clear_pointer (&b->shard, g_free);
+  g_clear_pointer (&b->precision, g_free);
 }
 
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (BatchArgs, batch_args_clear)
@@ -50,6 +60,8 @@ batch_args_check (BatchArgs *b)
       cli_error ("--jobs must be 0..1024");
       return FALSE;
     }
+  if (!cli_parse_precision (b->precision, &b->prec))
+    return FALSE;
   b->shard_k = b->shard_n = 1;
   if (b->shard)
     {
@@ -237,7 +249,8 @@ typedef enum
 /* Opens a project with its model; prints the error and returns NULL on
  * failure (exit code CLI_NOTHING_RAN). */
 static HippoClassifier *
-open_project (const char *path, int jobs, OpenMode mode)
+open_project (const char *path, int jobs, HippoPrecision precision,
+              OpenMode mode)
 {
   g_autoptr (GError) error = NULL;
   g_autoptr (GError) error_ro = NULL;
@@ -246,6 +259,7 @@ open_project (const char *path, int jobs, OpenMode mode)
 
   hippo_classifier_params_default (&params);
   params.n_threads = jobs;
+  params.precision = precision;
   c = hippo_classifier_open (path, &params, &error);
   if (c != NULL
       && hippo_project_is_read_only (hippo_classifier_get_project (c)))
@@ -579,7 +593,7 @@ cli_cmd_class (int argc, char **argv)
                  "[NEWNAME], or class list PROJECT");
       return CLI_USAGE;
     }
-  c = open_project (argv[2], 0,
+  c = open_project (argv[2], 0, HIPPO_PRECISION_FLOAT32,
                     strcmp (sub, "list") == 0 ? OPEN_READ : OPEN_WRITE);
   if (c == NULL)
     return CLI_NOTHING_RAN;
@@ -764,7 +778,7 @@ cli_cmd_label (int argc, char **argv)
       total += j->paths->len;
     }
 
-  c = open_project (argv[1], b.jobs, OPEN_WRITE);
+  c = open_project (argv[1], b.jobs, b.prec, OPEN_WRITE);
   if (c == NULL)
     return CLI_NOTHING_RAN;
   project = hippo_classifier_get_project (c);
@@ -850,7 +864,7 @@ cli_cmd_unlabel (int argc, char **argv)
       cli_error ("usage: hippotag unlabel PROJECT PATH...");
       return CLI_USAGE;
     }
-  c = open_project (argv[1], 0, OPEN_WRITE);
+  c = open_project (argv[1], 0, HIPPO_PRECISION_FLOAT32, OPEN_WRITE);
   if (c == NULL)
     return CLI_NOTHING_RAN;
   project = hippo_classifier_get_project (c);
@@ -1099,6 +1113,8 @@ int
 cli_cmd_train (int argc, char **argv)
 {
   g_autofree char *format = NULL;
+  g_autofree char *precision = NULL;
+  HippoPrecision prec;
   int folds = 5, jobs = 0;
   GOptionEntry entries[]
     = { { "folds", 'k', 0, G_OPTION_ARG_INT, &folds,
@@ -1109,6 +1125,8 @@ cli_cmd_train (int argc, char **argv)
           "text (default) or json", "FORMAT" },
         { "jobs", 'j', 0, G_OPTION_ARG_INT, &jobs,
           "Threads for features not yet cached (default: one per core)", "N" },
+        { "precision", 0, 0, G_OPTION_ARG_STRING, &precision, PRECISION_HELP,
+          "P" },
         { NULL } };
   static const char *const formats[] = { "text", "json", NULL };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("PROJECT");
@@ -1136,8 +1154,10 @@ cli_cmd_train (int argc, char **argv)
                  "[--format text|json]");
       return CLI_USAGE;
     }
+  if (!cli_parse_precision (precision, &prec))
+    return CLI_USAGE;
   as_json = format && strcmp (format, "json") == 0;
-  c = open_project (argv[1], jobs, OPEN_WRITE);
+  c = open_project (argv[1], jobs, prec, OPEN_WRITE);
   if (c == NULL)
     return CLI_NOTHING_RAN;
 
@@ -1379,7 +1399,7 @@ cli_cmd_classify (int argc, char **argv)
   paths = cli_collect_paths (argv + 2, argc - 2);
   shard_filter (&b, paths);
 
-  c = open_project (argv[1], b.jobs, OPEN_READ);
+  c = open_project (argv[1], b.jobs, b.prec, OPEN_READ);
   if (c == NULL)
     return CLI_NOTHING_RAN;
   x.multi_label
@@ -1487,7 +1507,7 @@ cli_cmd_suggest (int argc, char **argv)
     }
   paths = cli_collect_paths (argv + 2, argc - 2);
   shard_filter (&b, paths);
-  c = open_project (argv[1], b.jobs, OPEN_READ);
+  c = open_project (argv[1], b.jobs, b.prec, OPEN_READ);
   if (c == NULL)
     return CLI_NOTHING_RAN;
   warn_if_stale (c);
@@ -1633,7 +1653,7 @@ cli_cmd_eval (int argc, char **argv)
   if (n_loose > 0)
     cli_error ("%u file%s directly in %s ignored: not in a class folder",
                n_loose, n_loose == 1 ? "" : "s", tree);
-  c = open_project (argv[1], b.jobs, OPEN_READ);
+  c = open_project (argv[1], b.jobs, b.prec, OPEN_READ);
   if (c == NULL)
     return CLI_NOTHING_RAN;
   project = hippo_classifier_get_project (c);
@@ -1924,7 +1944,7 @@ cli_cmd_tag (int argc, char **argv)
     }
   paths = cli_collect_paths (argv + 2, argc - 2);
   shard_filter (&b, paths);
-  c = open_project (argv[1], b.jobs, OPEN_READ);
+  c = open_project (argv[1], b.jobs, b.prec, OPEN_READ);
   if (c == NULL)
     return CLI_NOTHING_RAN;
   project = hippo_classifier_get_project (c);
@@ -2138,7 +2158,7 @@ cli_cmd_sort (int argc, char **argv)
     }
   paths = cli_collect_paths (argv + 2, argc - 2);
   shard_filter (&b, paths);
-  c = open_project (argv[1], b.jobs, OPEN_READ);
+  c = open_project (argv[1], b.jobs, b.prec, OPEN_READ);
   if (c == NULL)
     return CLI_NOTHING_RAN;
   warn_if_stale (c);

@@ -14,6 +14,9 @@
 /* Files hashed and looked up per round of classify: keeps memory flat. */
 #define CHUNK 256
 
+/* Added to the cache version of features made in bfloat16. */
+#define BF16_CACHE_VERSION (1 << 16)
+
 struct _HippoClassifier
 {
   HippoProject *project;
@@ -21,6 +24,10 @@ struct _HippoClassifier
   HippoExtractor *extractor;
   char *layers;
   guint dim;
+  /* the feature cache's version key: it covers everything that changes
+   * the numbers, the preprocessing and the arithmetic (bfloat16 features
+   * are cached apart from float32 ones) */
+  int cache_version;
   gboolean read_only;
   gboolean cache_unlabelled;
   gboolean multi_label;
@@ -126,6 +133,11 @@ hippo_classifier_open (const char *path, const HippoClassifierParams *params,
   sp.n_threads = params->n_threads;
   sp.max_batch = MAX (1, params->max_batch);
   sp.layers = layers;
+  sp.precision = params->precision;
+  c->cache_version = HIPPO_PREPROCESS_VERSION
+                     + (params->precision == HIPPO_PRECISION_BFLOAT16
+                          ? BF16_CACHE_VERSION
+                          : 0);
   c->extractor = hippo_extractor_new (c->model, &sp, error);
   if (c->extractor == NULL)
     goto fail;
@@ -243,7 +255,7 @@ lookup_features (HippoClassifier *c, HippoItem *item)
   /* a damaged cache entry is a miss: it is computed and replaced */
   if (!hippo_project_get_features (c->project, item->hash,
                                    hippo_model_get_id (c->model), c->layers,
-                                   HIPPO_PREPROCESS_VERSION, &cached, &dim,
+                                   c->cache_version, &cached, &dim,
                                    NULL))
     cached = NULL;
   hit = cached != NULL && dim == c->dim;
@@ -297,7 +309,7 @@ run_flush (Run *run)
       for (guint j = 0; j < run->n_store; j++)
         hippo_project_put_features (c->project, run->store_hashes[j],
                                     hippo_model_get_id (c->model), c->layers,
-                                    HIPPO_PREPROCESS_VERSION,
+                                    c->cache_version,
                                     run->store_features + (gsize) j * c->dim,
                                     c->dim, NULL);
       if (!hippo_project_commit (c->project, NULL))
@@ -507,7 +519,7 @@ hippo_classifier_label_image (HippoClassifier *c, const char *class_name,
     return FALSE;
   if (!hippo_project_put_features (c->project, hash,
                                    hippo_model_get_id (c->model), c->layers,
-                                   HIPPO_PREPROCESS_VERSION, features,
+                                   c->cache_version, features,
                                    c->dim, error)
       || !hippo_project_add_example (c->project, class_name, path, hash,
                                      HIPPO_EXAMPLE_SOURCE_GIMP, NULL, error)
@@ -621,7 +633,7 @@ hippo_classifier_train (HippoClassifier *c, guint folds,
         }
       if (!hippo_project_get_features (c->project, ex->content_hash,
                                        hippo_model_get_id (c->model),
-                                       c->layers, HIPPO_PREPROCESS_VERSION,
+                                       c->layers, c->cache_version,
                                        &f, &dim, error))
         return NULL;
       if (f == NULL && ex->path)

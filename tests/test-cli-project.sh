@@ -214,6 +214,34 @@ rc1=$rc
 run "$bin" classify p.hippotag --shard 1 held
 check "a bad --shard exits 2" bash -c "[ $rc1 = 2 ] && [ $rc = 2 ]"
 
+# --- precision --------------------------------------------------------------
+run "$bin" classify p.hippotag --format jsonl --precision bf16 held train
+cp out bf16.jsonl
+check "classify --precision bf16: the float32 labels, confidences within 0.1" \
+  python3 - all.jsonl bf16.jsonl <<'EOF'
+import json, sys
+a = [json.loads(l) for l in open(sys.argv[1])]
+b = [json.loads(l) for l in open(sys.argv[2])]
+assert len(a) == len(b) > 0
+worst = 0
+for x, y in zip(a, b):
+    assert x["file"] == y["file"], (x, y)
+    if "label" not in x:
+        assert "label" not in y
+        continue
+    assert x["label"] == y["label"], (x, y)
+    worst = max(worst, abs(x["confidence"] - y["confidence"]))
+print("# bf16 vs float32: worst confidence difference %.4f" % worst)
+assert worst <= 0.1, worst
+EOF
+"$bin" classify p.hippotag --format jsonl held train > again.jsonl
+check "bfloat16 features are cached apart: float32 classify is unchanged" \
+  bash -c "cmp -s again.jsonl all.jsonl && [ \"\$(sqlite3 p.hippotag 'SELECT count(DISTINCT preprocess_version) FROM features')\" = 2 ]"
+run "$bin" classify p.hippotag --precision half held
+rc1=$rc
+run "$bin" train p.hippotag --precision f16
+check "a bad --precision exits 2" bash -c "[ $rc1 = 2 ] && [ $rc = 2 ] && grep -q precision err"
+
 # --- suggest ----------------------------------------------------------------
 run "$bin" suggest p.hippotag -n 4 train held
 cp out sug.txt

@@ -33,6 +33,9 @@ typedef struct _HippoClassifier HippoClassifier;
  * @read_only: open the project read-only (classify, suggest, eval only).
  * @cache_unlabelled: also cache the features of files that are only
  *   classified (default %TRUE), so later runs and suggestions are instant.
+ * @precision: the network's arithmetic (#HippoPrecision; float32 by
+ *   default). bfloat16 features are cached apart from float32 ones; a head
+ *   trained on either classifies both (they agree to about 1 %).
  *
  * Options of hippo_classifier_open(). Initialise with
  * hippo_classifier_params_default().
@@ -46,6 +49,7 @@ typedef struct
   gboolean create;
   gboolean read_only;
   gboolean cache_unlabelled;
+  HippoPrecision precision;
 } HippoClassifierParams;
 
 /**
