@@ -207,8 +207,7 @@ cli_cmd_features (int argc, char **argv)
     { "batch", 'b', 0, G_OPTION_ARG_INT, &batch, "Images per batch (8)",
       "B" },
     { "precision", 0, 0, G_OPTION_ARG_STRING, &precision,
-      "float32 (default) or bfloat16 (1x1 convolutions in bfloat16: fast "
-      "with AMX, features within about 1 % of float32)", "P" },
+      CLI_PRECISION_HELP, "P" },
     { NULL }
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new ("PATH...");
@@ -324,7 +323,7 @@ cli_cmd_bench (int argc, char **argv)
     { "layer", 'l', 0, G_OPTION_ARG_STRING, &layer,
       "Run only up to this layer (default: the whole model)", "NAME" },
     { "precision", 0, 0, G_OPTION_ARG_STRING, &precision,
-      "float32 (default) or bfloat16", "P" },
+      CLI_PRECISION_HELP, "P" },
     { NULL }
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new (NULL);
@@ -402,9 +401,12 @@ cli_cmd_bench (int argc, char **argv)
     }
   g_array_sort (times, compare_doubles);
   med = g_array_index (times, double, times->len / 2);
-  printf ("model %s, layers %s, threads %d, batch %d\n",
+  printf ("model %s, layers %s, threads %d, batch %d, precision %s\n",
           hippo_model_get_name (model), hippo_session_get_layers (session),
-          threads, batch);
+          threads, batch,
+          hippo_session_get_precision (session) == HIPPO_PRECISION_BFLOAT16
+            ? "bfloat16"
+            : "float32");
   printf ("kernels: %s\n", hippo_session_get_kernels (session));
   printf ("load %.1f ms, load + first batch %.1f ms\n", load_us / 1000.0,
           first_us / 1000.0);

@@ -29,17 +29,12 @@ typedef struct
   HippoPrecision prec;
 } BatchArgs;
 
-#define PRECISION_HELP                                                       \
-  "float32 (default) or bfloat16: the network's 1x1 convolutions in "        \
-  "bfloat16, 2-2.6x faster on CPUs with AMX, features within about 1 % "     \
-  "(cached apart from float32 ones)"
-
 /* clang-format off */
 #define BATCH_ENTRIES(b)                                                     \
   { "jobs", 'j', 0, G_OPTION_ARG_INT, &(b).jobs,                             \
     "Threads for decoding and the network (default: one per core)", "N" },   \
   { "shard", 0, 0, G_OPTION_ARG_STRING, &(b).shard, SHARD_HELP, "K/N" },   \
-  { "precision", 0, 0, G_OPTION_ARG_STRING, &(b).precision, PRECISION_HELP, \
+  { "precision", 0, 0, G_OPTION_ARG_STRING, &(b).precision, CLI_PRECISION_HELP, \
     "P" }
 /* clang-format on */
 
@@ -1125,7 +1120,7 @@ cli_cmd_train (int argc, char **argv)
           "text (default) or json", "FORMAT" },
         { "jobs", 'j', 0, G_OPTION_ARG_INT, &jobs,
           "Threads for features not yet cached (default: one per core)", "N" },
-        { "precision", 0, 0, G_OPTION_ARG_STRING, &precision, PRECISION_HELP,
+        { "precision", 0, 0, G_OPTION_ARG_STRING, &precision, CLI_PRECISION_HELP,
           "P" },
         { NULL } };
   static const char *const formats[] = { "text", "json", NULL };

@@ -45,14 +45,15 @@ static const char usage_text[] =
 gboolean
 cli_parse_precision (const char *value, HippoPrecision *precision)
 {
-  if (value == NULL || strcmp (value, "float32") == 0
-      || strcmp (value, "f32") == 0)
+  if (value == NULL || strcmp (value, "auto") == 0)
+    *precision = HIPPO_PRECISION_AUTO;
+  else if (strcmp (value, "float32") == 0 || strcmp (value, "f32") == 0)
     *precision = HIPPO_PRECISION_FLOAT32;
   else if (strcmp (value, "bfloat16") == 0 || strcmp (value, "bf16") == 0)
     *precision = HIPPO_PRECISION_BFLOAT16;
   else
     {
-      cli_error ("--precision must be float32 or bfloat16, not '%s'", value);
+      cli_error ("--precision must be auto, float32 or bfloat16, not '%s'", value);
       return FALSE;
     }
   return TRUE;

@@ -48,6 +48,7 @@ hippo_classifier_params_default (HippoClassifierParams *params)
   params->n_threads = 0;
   params->max_batch = 8;
   params->cache_unlabelled = TRUE;
+  params->precision = HIPPO_PRECISION_AUTO;
 }
 
 HippoClassifier *
@@ -134,13 +135,16 @@ hippo_classifier_open (const char *path, const HippoClassifierParams *params,
   sp.max_batch = MAX (1, params->max_batch);
   sp.layers = layers;
   sp.precision = params->precision;
-  c->cache_version = HIPPO_PREPROCESS_VERSION
-                     + (params->precision == HIPPO_PRECISION_BFLOAT16
-                          ? BF16_CACHE_VERSION
-                          : 0);
   c->extractor = hippo_extractor_new (c->model, &sp, error);
   if (c->extractor == NULL)
     goto fail;
+  c->cache_version
+    = HIPPO_PREPROCESS_VERSION
+      + (hippo_session_get_precision (hippo_extractor_get_session (
+           c->extractor))
+             == HIPPO_PRECISION_BFLOAT16
+           ? BF16_CACHE_VERSION
+           : 0);
   c->layers = g_strdup (hippo_session_get_layers (
     hippo_extractor_get_session (c->extractor)));
   c->dim = hippo_extractor_get_dim (c->extractor);

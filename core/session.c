@@ -506,7 +506,8 @@ hippo_session_new (HippoModel *model, const HippoSessionParams *params,
       return NULL;
     }
   if (params->precision != HIPPO_PRECISION_FLOAT32
-      && params->precision != HIPPO_PRECISION_BFLOAT16)
+      && params->precision != HIPPO_PRECISION_BFLOAT16
+      && params->precision != HIPPO_PRECISION_AUTO)
     {
       g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_INVALID_ARGUMENT,
                    "unknown precision %d", (int) params->precision);
@@ -524,8 +525,12 @@ hippo_session_new (HippoModel *model, const HippoSessionParams *params,
   s->graph = hippo_model_get_graph (model);
   s->max_batch = params->max_batch;
   s->n_threads = threads;
-  s->precision = params->precision;
   s->isa = hippo_isa_pick ();
+  s->precision = params->precision;
+  if (s->precision == HIPPO_PRECISION_AUTO)
+    s->precision = s->isa == HIPPO_ISA_AVX512 && hippo_bf16_amx_usable ()
+                     ? HIPPO_PRECISION_BFLOAT16
+                     : HIPPO_PRECISION_FLOAT32;
   s->kernels = g_strdup_printf ("%s, own kernels %s", openblas_get_config (),
                                 hippo_isa_name (s->isa));
   /* whole images per thread once there are images enough for each */
@@ -608,6 +613,13 @@ hippo_session_get_layers (const HippoSession *session)
 {
   g_return_val_if_fail (session != NULL, NULL);
   return session->layers;
+}
+
+HippoPrecision
+hippo_session_get_precision (const HippoSession *session)
+{
+  g_return_val_if_fail (session != NULL, HIPPO_PRECISION_FLOAT32);
+  return session->precision;
 }
 
 const char *

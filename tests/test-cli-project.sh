@@ -215,10 +215,11 @@ run "$bin" classify p.hippotag --shard 1 held
 check "a bad --shard exits 2" bash -c "[ $rc1 = 2 ] && [ $rc = 2 ]"
 
 # --- precision --------------------------------------------------------------
+"$bin" classify p.hippotag --format jsonl --precision float32 held train > f32.jsonl
 run "$bin" classify p.hippotag --format jsonl --precision bf16 held train
 cp out bf16.jsonl
 check "classify --precision bf16: the float32 labels, confidences within 0.1" \
-  python3 - all.jsonl bf16.jsonl <<'EOF'
+  python3 - f32.jsonl bf16.jsonl <<'EOF'
 import json, sys
 a = [json.loads(l) for l in open(sys.argv[1])]
 b = [json.loads(l) for l in open(sys.argv[2])]
@@ -234,9 +235,9 @@ for x, y in zip(a, b):
 print("# bf16 vs float32: worst confidence difference %.4f" % worst)
 assert worst <= 0.1, worst
 EOF
-"$bin" classify p.hippotag --format jsonl held train > again.jsonl
+"$bin" classify p.hippotag --format jsonl --precision f32 held train > again.jsonl
 check "bfloat16 features are cached apart: float32 classify is unchanged" \
-  bash -c "cmp -s again.jsonl all.jsonl && [ \"\$(sqlite3 p.hippotag 'SELECT count(DISTINCT preprocess_version) FROM features')\" = 2 ]"
+  bash -c "cmp -s again.jsonl f32.jsonl && [ \"\$(sqlite3 p.hippotag 'SELECT count(DISTINCT preprocess_version) FROM features')\" = 2 ]"
 run "$bin" classify p.hippotag --precision half held
 rc1=$rc
 run "$bin" train p.hippotag --precision f16

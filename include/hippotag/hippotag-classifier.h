@@ -33,9 +33,10 @@ typedef struct _HippoClassifier HippoClassifier;
  * @read_only: open the project read-only (classify, suggest, eval only).
  * @cache_unlabelled: also cache the features of files that are only
  *   classified (default %TRUE), so later runs and suggestions are instant.
- * @precision: the network's arithmetic (#HippoPrecision; float32 by
- *   default). bfloat16 features are cached apart from float32 ones; a head
- *   trained on either classifies both (they agree to about 1 %).
+ * @precision: the network's arithmetic (#HippoPrecision; by default
+ *   %HIPPO_PRECISION_AUTO: bfloat16 on CPUs with AMX, else float32).
+ *   bfloat16 features are cached apart from float32 ones; a head trained
+ *   on either classifies both (they agree to about 1 %).
  *
  * Options of hippo_classifier_open(). Initialise with
  * hippo_classifier_params_default().

@@ -218,6 +218,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (HippoModel, hippo_model_free)
  *   made); elsewhere emulated, slower than float32. Features then differ
  *   from float32 by about 1 % (cosine similarity above 0.999 on
  *   MobileNetV2; bench/README.md has the measured tolerance and accuracy).
+ * @HIPPO_PRECISION_AUTO: bfloat16 where the CPU has AMX-BF16 (and Linux
+ *   grants the tile state), float32 elsewhere: the default of
+ *   #HippoClassifierParams and of the hippotag command, as inference
+ *   engines such as OpenVINO do on these CPUs.
  *
  * Arithmetic precision of a session.
  */
@@ -225,6 +229,7 @@ typedef enum
 {
   HIPPO_PRECISION_FLOAT32,
   HIPPO_PRECISION_BFLOAT16,
+  HIPPO_PRECISION_AUTO,
 } HippoPrecision;
 
 /**
@@ -308,6 +313,15 @@ guint hippo_session_get_dim (const HippoSession *session);
  *   '+'), owned by the session.
  */
 const char *hippo_session_get_layers (const HippoSession *session);
+
+/**
+ * hippo_session_get_precision:
+ * @session: a session.
+ *
+ * Returns: the session's arithmetic: %HIPPO_PRECISION_FLOAT32 or
+ *   %HIPPO_PRECISION_BFLOAT16 (%HIPPO_PRECISION_AUTO resolved).
+ */
+HippoPrecision hippo_session_get_precision (const HippoSession *session);
 
 /**
  * hippo_session_get_n_threads:
