@@ -14,9 +14,6 @@
 /* Files hashed and looked up per round of classify: keeps memory flat. */
 #define CHUNK 256
 
-/* Added to the cache version of features made in bfloat16. */
-#define BF16_CACHE_VERSION (1 << 16)
-
 struct _HippoClassifier
 {
   HippoProject *project;
@@ -143,7 +140,7 @@ hippo_classifier_open (const char *path, const HippoClassifierParams *params,
       + (hippo_session_get_precision (hippo_extractor_get_session (
            c->extractor))
              == HIPPO_PRECISION_BFLOAT16
-           ? BF16_CACHE_VERSION
+           ? HIPPO_CACHE_VERSION_BFLOAT16
            : 0);
   c->layers = g_strdup (hippo_session_get_layers (
     hippo_extractor_get_session (c->extractor)));

@@ -380,6 +380,9 @@ test_classify (void)
     char *metrics;
 
     hippo_classifier_params_default (&cp);
+    g_assert_cmpint (cp.precision, ==, HIPPO_PRECISION_AUTO);
+    /* float32: the cache is compared with the extractor's float32 rows */
+    cp.precision = HIPPO_PRECISION_FLOAT32;
     cp.create = TRUE;
     cp.n_threads = 2;
     c = hippo_classifier_open (project_path, &cp, &error);
@@ -454,6 +457,7 @@ test_classify (void)
       HippoClassifierParams cp;
 
       hippo_classifier_params_default (&cp);
+      cp.precision = HIPPO_PRECISION_FLOAT32;
       cp.n_threads = threads;
       cp.max_batch = threads;
       cp.cache_unlabelled = FALSE;

@@ -355,6 +355,7 @@ assert_features_of (HippoProject *project, const char *path)
   g_assert_cmpstr (hippo_model_get_id (model), ==, model_id);
   hippo_session_params_default (&sp);
   sp.layers = layers;
+  sp.precision = HIPPO_PRECISION_AUTO; /* the trainer's, as the CLI's */
   session = hippo_session_new (model, &sp, &error);
   g_assert_no_error (error);
   hippo_model_get_input_size (model, &w, &h);
@@ -367,7 +368,11 @@ assert_features_of (HippoProject *project, const char *path)
   /* the cache is keyed by the resolved layer names */
   g_assert_true (hippo_project_get_features (
     project, hash, model_id, hippo_session_get_layers (session),
-    HIPPO_PREPROCESS_VERSION, &cached, &dim, &error));
+    HIPPO_PREPROCESS_VERSION
+      + (hippo_session_get_precision (session) == HIPPO_PRECISION_BFLOAT16
+           ? HIPPO_CACHE_VERSION_BFLOAT16
+           : 0),
+    &cached, &dim, &error));
   g_assert_no_error (error);
   g_assert_nonnull (cached);
   g_assert_cmpuint (dim, ==, hippo_session_get_dim (session));

@@ -23,6 +23,15 @@ G_BEGIN_DECLS
 typedef struct _HippoClassifier HippoClassifier;
 
 /**
+ * HIPPO_CACHE_VERSION_BFLOAT16:
+ *
+ * Added to %HIPPO_PREPROCESS_VERSION in the feature cache's version key
+ * (hippo_project_get_features()) of features a classifier made in
+ * bfloat16, so they are never served as float32 ones or the other way.
+ */
+#define HIPPO_CACHE_VERSION_BFLOAT16 (1 << 16)
+
+/**
  * HippoClassifierParams:
  * @n_threads: threads for decoding and the network; 0 = one per core.
  * @max_batch: images per network batch (default 8).
