@@ -101,14 +101,20 @@ hippo_bf16_amx_usable (void)
 #endif
 }
 
+gboolean
+hippo_packed_applies (const HippoNode *node)
+{
+  return node->op == HIPPO_OP_CONV && hippo_conv_max_rows (node) == G_MAXINT64
+         && node->cin >= 1 && node->c >= 1;
+}
+
 HippoPacked *
 hippo_packed_new (const HippoNode *node, gboolean amx)
 {
   HippoPacked *pk;
   int cin = node->cin, cout = node->c;
 
-  if (node->op != HIPPO_OP_CONV || hippo_conv_max_rows (node) != G_MAXINT64
-      || cin < 1 || cout < 1)
+  if (!hippo_packed_applies (node))
     return NULL;
   pk = g_new0 (HippoPacked, 1);
   pk->cin = cin;
@@ -119,7 +125,13 @@ hippo_packed_new (const HippoNode *node, gboolean amx)
     {
       gsize block = (gsize) pk->kp * 16;
 
-      pk->tiles = g_malloc0_n ((gsize) pk->nblocks * block, sizeof (guint16));
+      pk->tiles
+        = g_try_malloc0_n ((gsize) pk->nblocks * block, sizeof (guint16));
+      if (pk->tiles == NULL)
+        {
+          g_free (pk);
+          return NULL;
+        }
       for (int k = 0; k < cin; k++)
         for (int n = 0; n < cout; n++)
           pk->tiles[(gsize) (n / 16) * block + (gsize) (k / 2) * 32
@@ -130,7 +142,12 @@ hippo_packed_new (const HippoNode *node, gboolean amx)
     {
       gsize n = (gsize) cin * cout;
 
-      pk->rounded = g_new (float, n);
+      pk->rounded = g_try_new (float, n);
+      if (pk->rounded == NULL)
+        {
+          g_free (pk);
+          return NULL;
+        }
       for (gsize i = 0; i < n; i++)
         pk->rounded[i]
           = hippo_bf16_to_float (hippo_bf16_round (node->weights[i]));

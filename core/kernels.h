@@ -74,8 +74,11 @@ float hippo_bf16_to_float (guint16 h);
  * this process use the tile state (asked for here). */
 gboolean hippo_bf16_amx_usable (void);
 
-/* Prepares a 1x1 stride-1 CONV (NULL for any other node) for the tiles
- * (amx) or the emulated path. */
+/* Whether node is a CONV the bf16 kernel takes (1x1, stride 1). */
+gboolean hippo_packed_applies (const HippoNode *node);
+
+/* Prepares such a node for the tiles (amx) or the emulated path; NULL for
+ * any other node, or when the memory cannot be had. */
 HippoPacked *hippo_packed_new (const HippoNode *node, gboolean amx);
 void hippo_packed_free (HippoPacked *packed);
 gboolean hippo_packed_is_amx (const HippoPacked *packed);

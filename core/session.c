@@ -456,13 +456,22 @@ pack_bf16 (HippoSession *s, GError **error)
   for (int i = 1; i <= s->last; i++)
     if (s->needed[i])
       {
-        s->packed[i] = hippo_packed_new (node_at (s->graph, i), amx);
-        if (s->packed[i] != NULL)
+        const HippoNode *node = node_at (s->graph, i);
+        gsize b;
+
+        if (!hippo_packed_applies (node))
+          continue;
+        s->packed[i] = hippo_packed_new (node, amx);
+        if (s->packed[i] == NULL)
           {
-            gsize b = hippo_packed_scratch_bytes (s->packed[i]);
-            s->bf16_bytes = MAX (s->bf16_bytes, (b + 63) / 64 * 64);
-            packed++;
+            g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_LIMIT,
+                         "cannot allocate the bfloat16 weights of layer %s",
+                         node->name ? node->name : "(unnamed)");
+            return FALSE;
           }
+        b = hippo_packed_scratch_bytes (s->packed[i]);
+        s->bf16_bytes = MAX (s->bf16_bytes, (b + 63) / 64 * 64);
+        packed++;
       }
   if (s->bf16_bytes > 0)
     {

@@ -495,12 +495,14 @@ test_bf16_declines (void)
   node.h = node.w = 4, node.c = 2, node.cin = 2;
   node.kh = node.kw = 3, node.sh = node.sw = node.dh = node.dw = 1;
   node.weights = buf;
+  g_assert_false (hippo_packed_applies (&node));
   g_assert_null (hippo_packed_new (&node, FALSE));
   node.kh = node.kw = 1, node.sh = 2;
   g_assert_null (hippo_packed_new (&node, FALSE));
   node.sh = 1, node.op = HIPPO_OP_DWCONV;
   g_assert_null (hippo_packed_new (&node, FALSE));
   node.op = HIPPO_OP_CONV;
+  g_assert_true (hippo_packed_applies (&node));
   hippo_packed_free (hippo_packed_new (&node, FALSE));
   hippo_packed_free (NULL);
 }
