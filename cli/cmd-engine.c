@@ -1,5 +1,4 @@
 /* hippotag model info | features | bench */
-#include "hippo-config.h"
 
 #include <errno.h>
 #include <math.h>

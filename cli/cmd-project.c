@@ -1,6 +1,5 @@
 /* hippotag init | class | label | unlabel | train | classify | suggest |
  * eval | tag | sort: the commands that work on a project. */
-#include "hippo-config.h"
 
 #include <errno.h>
 #include <glib/gstdio.h>

@@ -1,5 +1,4 @@
 /* The hippotag command: dispatch and shared helpers. */
-#include "hippo-config.h"
 
 #include <cblas.h>
 #include <errno.h>
@@ -192,7 +191,7 @@ cli_collect_paths (char **args, int n_args)
 static int
 cmd_version (void)
 {
-  printf ("hippotag %s\n", HIPPO_VERSION);
+  printf ("hippotag %s\n", HIPPO_VERSION_STRING);
   printf ("OpenBLAS %s\n", openblas_get_config ());
   return CLI_OK;
 }

@@ -9,7 +9,7 @@
 #include "extract-private.h"
 #include "hippotag/hippotag-classifier.h"
 #include "hippotag/hippotag-head.h"
-#include "project-private.h"
+#include "store/project-private.h"
 
 /* Files hashed and looked up per round of classify: keeps memory flat. */
 #define CHUNK 256

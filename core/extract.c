@@ -23,8 +23,8 @@
 #include "digest.h"
 #include "extract-private.h"
 #include "hippotag/hippotag-image.h"
-#include "image-private.h"
-#include "model-private.h"
+#include "image/image-private.h"
+#include "engine/model-private.h"
 
 typedef enum
 {

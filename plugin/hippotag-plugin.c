@@ -5,7 +5,6 @@
  * Script-Fu, Python-Fu and batch mode can call them; errors come back as
  * GIMP_PDB_EXECUTION_ERROR with a message, never a crash.
  */
-#include "hippo-config.h"
 
 #include <libgimp/gimp.h>
 #include <libgimp/gimpui.h>

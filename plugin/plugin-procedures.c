@@ -4,7 +4,6 @@
  * (GIMP prints it, and under --quit exits non-zero); a user's Cancel as
  * GIMP_PDB_CANCEL. PDB calls stay on this, the main, thread.
  */
-#include "hippo-config.h"
 
 #include "plugin-procedures.h"
 

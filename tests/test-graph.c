@@ -4,8 +4,8 @@
 #include <string.h>
 
 #include "hippotag/hippotag.h"
-#include "core/graph.h"
-#include "core/model-private.h"
+#include "engine/graph.h"
+#include "engine/model-private.h"
 
 #define TOL 1e-5
 

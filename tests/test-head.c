@@ -8,7 +8,7 @@
 #include <json-glib/json-glib.h>
 
 #include "hippotag/hippotag.h"
-#include "core/head-private.h"
+#include "head/head-private.h"
 
 /* --- helpers ------------------------------------------------------------- */
 

@@ -1,5 +1,5 @@
-/* Tests of image decoding (core/image.c) and model-input preprocessing
- * (core/preprocess.c).
+/* Tests of image decoding (core/image/image.c) and model-input preprocessing
+ * (core/image/preprocess.c).
  *
  * Test images are made here with gdk-pixbuf's savers or written byte by byte
  * (PNG chunks, GIF, EXIF APP1), in a temporary folder; three small fixtures

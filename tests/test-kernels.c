@@ -14,7 +14,7 @@
 
 #include <glib.h>
 
-#include "core/kernels.h"
+#include "engine/kernels.h"
 
 static float
 frand (GRand *r)

@@ -9,10 +9,10 @@
 #include <json-glib/json-glib.h>
 
 #include "hippotag/hippotag.h"
-#include "core/graph.h"
-#include "core/model-private.h"
-#include "core/reader.h"
-#include "core/weights.h"
+#include "engine/graph.h"
+#include "engine/model-private.h"
+#include "import/reader.h"
+#include "import/weights.h"
 
 #define TOL 1e-5
 

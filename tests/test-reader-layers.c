@@ -8,9 +8,9 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
-#include "core/graph.h"
-#include "core/reader.h"
-#include "core/weights.h"
+#include "engine/graph.h"
+#include "import/reader.h"
+#include "import/weights.h"
 
 /* Weights written to a temporary folder as float32 and loaded back. */
 typedef struct

@@ -1,4 +1,4 @@
-/* Tests of sorting into class folders (core/sort.c): copy, move, links,
+/* Tests of sorting into class folders (core/files/sort.c): copy, move, links,
  * clashes, dry runs, undo, moves across file systems, and crashes: a child
  * process sorting a tree is killed with SIGKILL at random moments and at
  * every crash point in turn; every file must then exist exactly once (after
@@ -11,7 +11,7 @@
  */
 #define _GNU_SOURCE
 #include <hippotag/hippotag.h>
-#include "core/sort-private.h"
+#include "files/sort-private.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,4 +1,4 @@
-/* Tests of keyword tagging (core/tag.c): sidecars and in-place metadata.
+/* Tests of keyword tagging (core/files/tag.c): sidecars and in-place metadata.
  *
  * Keywords are read back with gexiv2 and, when installed, the exiv2 command
  * (an independent reader of the same files). Fault cases use a read-only

@@ -8,7 +8,7 @@
 #include <glib/gstdio.h>
 #include <json-glib/json-glib.h>
 
-#include "core/weights.h"
+#include "import/weights.h"
 #include "hippotag/hippotag-common.h"
 
 typedef struct

@@ -5,7 +5,7 @@
 
 #include <json-glib/json-glib.h>
 
-#include "core/head-private.h"
+#include "head-private.h"
 
 #define MIN_PROB 1e-15
 

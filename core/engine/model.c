@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "model-private.h"
-#include "reader.h"
-#include "weights.h"
+#include "import/reader.h"
+#include "import/weights.h"
 
 #define MAX_MODEL_JSON_BYTES (64 * 1024 * 1024)
 

@@ -10,7 +10,7 @@
 #include "hippotag/hippotag-common.h"
 #include "alloc.h"
 #include "digest.h"
-#include "graph.h"
+#include "engine/graph.h"
 #include "weights.h"
 
 struct _HippoWeights

@@ -7,7 +7,7 @@
 
 #include <cblas.h>
 
-#include "core/head-private.h"
+#include "head-private.h"
 
 /* Binary format, version 1, little-endian:
  *   0  "HIPPOHD\0"           magic

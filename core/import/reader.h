@@ -6,7 +6,7 @@
 
 #include <json-glib/json-glib.h>
 
-#include "graph.h"
+#include "engine/graph.h"
 #include "weights.h"
 
 G_BEGIN_DECLS

@@ -13,8 +13,8 @@
 
 #include <cblas.h>
 
-#include "core/head-private.h"
-#include "core/pool.h"
+#include "head-private.h"
+#include "pool.h"
 
 #define LB_MEMORY 10
 #define LS_C1 1e-4
