@@ -7,17 +7,6 @@
 
 #include "cli.h"
 
-static HippoModel *
-load_model (const char *name)
-{
-  g_autoptr (GError) error = NULL;
-  HippoModel *model = hippo_model_load (name, &error);
-
-  if (model == NULL)
-    cli_error ("%s", error->message);
-  return model;
-}
-
 /* --- model info ------------------------------------------------------- */
 
 int
@@ -53,7 +42,7 @@ cli_cmd_model (int argc, char **argv)
       cli_error ("--format must be text or json");
       return CLI_USAGE;
     }
-  model = load_model (model_name);
+  model = cli_load_model (model_name);
   if (model == NULL)
     return CLI_NOTHING_RAN;
   hippo_model_get_input_size (model, &w, &h);
@@ -242,7 +231,7 @@ cli_cmd_features (int argc, char **argv)
   hippo_session_params_default (&params);
   if (!cli_parse_precision (precision, &params.precision))
     return CLI_USAGE;
-  model = load_model (model_name);
+  model = cli_load_model (model_name);
   if (model == NULL)
     return CLI_NOTHING_RAN;
   params.n_threads = threads;
@@ -356,7 +345,7 @@ cli_cmd_bench (int argc, char **argv)
   if (!cli_parse_precision (precision, &params.precision))
     return CLI_USAGE;
   t0 = g_get_monotonic_time ();
-  model = load_model (model_name);
+  model = cli_load_model (model_name);
   if (model == NULL)
     return CLI_NOTHING_RAN;
   load_us = g_get_monotonic_time () - t0;
