@@ -6,8 +6,10 @@
  * the variants differ from each other only by FMA contraction.  The
  * direct convolution for few input channels (the RGB layer) the same way,
  * on kernel sizes 1, 3, 5, strides 1 and 2, dilations 1 and 2.  The
- * bfloat16 1x1 convolution, on the AMX tiles and emulated, against the
- * sum of its rounded operands and against float32 (check_bf16()). */
+ * packed 1x1 convolutions (kernels-1x1.c) on every path (float32,
+ * bfloat16 emulated, VDPBF16PS, AMX) and variant the CPU runs: splits of
+ * pixels and channels bit-identical, against double precision and
+ * OpenBLAS, and the variants against each other (run_packed()). */
 #include <float.h>
 #include <math.h>
 #include <string.h>
@@ -334,158 +336,404 @@ test_bf16_round (void)
   g_assert_cmpfloat (hippo_bf16_to_float (0x3fc0), ==, 1.5f);
 }
 
-/* One 1x1 conv in bfloat16 (amx or emulated) on random data, computed in
- * three pixel ranges and, for channel splits, in column ranges.  Checked
- * against (a) the double-precision sum of the bf16-rounded operands,
- * within 1e-5 of the sum of absolute products (float32 accumulation), and
- * (b) the float32 conv of the unrounded operands, within 2^-7 of that sum
- * (each operand is off by at most 2^-9 of itself); columns outside the
- * range are left alone. */
-static double
-check_bf16 (gboolean amx, GRand *r, int np, int cin, int c, int c0, int c1,
-            gboolean bias, HippoAct act, gboolean no_act)
+/* The packed 1x1 convolutions (kernels-1x1.c): one node on random data
+ * (inputs with spikes of 8x, so sums cancel), run once over all pixels and
+ * channels, then again in three pixel ranges split at odd points and a
+ * channel range, then pixel by pixel: the splits must give identical bits
+ * (the fixed summation order: results do not depend on batch, threads or
+ * tiling) and leave the columns outside the range untouched.  Checked
+ * against the double-precision sum: float32 within 1e-5 of the sum of the
+ * absolute products; bfloat16 within 1e-5 of it against the sum of the
+ * rounded operands (float32 accumulation) and 2^-7 against the float32
+ * conv (each operand is off by at most 2^-9 of itself). */
+typedef struct
+{
+  int np, cin, c, c0, c1;
+  gboolean bias;
+  HippoAct act;
+  gboolean no_act;
+} Case;
+
+typedef struct
 {
   HippoNode node;
-  HippoPacked *pk;
-  float *in, *out, *w, *b = NULL;
+  float *in, *w, *b;
+} Layer;
+
+static void
+layer_init (Layer *l, GRand *r, const Case *k)
+{
+  memset (l, 0, sizeof *l);
+  l->node.op = HIPPO_OP_CONV;
+  l->node.h = 1, l->node.w = k->np, l->node.c = k->c, l->node.cin = k->cin;
+  l->node.kh = l->node.kw = l->node.sh = l->node.sw = 1;
+  l->node.dh = l->node.dw = 1;
+  l->node.act = k->act;
+  l->node.act_lo = 0.f, l->node.act_hi = 1.5f;
+  l->in = g_new (float, (gsize) k->np * k->cin);
+  l->w = g_new (float, (gsize) k->cin * k->c);
+  for (gsize i = 0; i < (gsize) k->np * k->cin; i++)
+    l->in[i] = frand (r) * (i % 7 == 0 ? 8.f : 1.f);
+  for (gsize i = 0; i < (gsize) k->cin * k->c; i++)
+    l->w[i] = frand (r) * 0.5f;
+  if (k->bias)
+    {
+      l->b = g_new (float, k->c);
+      for (int i = 0; i < k->c; i++)
+        l->b[i] = frand (r);
+    }
+  l->node.weights = l->w, l->node.bias = l->b;
+}
+
+static void
+layer_clear (Layer *l)
+{
+  g_free (l->in);
+  g_free (l->w);
+  g_free (l->b);
+}
+
+static float *
+nan_out (const Case *k)
+{
+  float *out = g_new (float, (gsize) k->np * k->c);
+
+  for (gsize i = 0; i < (gsize) k->np * k->c; i++)
+    out[i] = NAN;
+  return out;
+}
+
+static gboolean
+path_runs (HippoPath path, HippoIsa isa)
+{
+  if (isa > hippo_isa_best ())
+    return FALSE;
+  if (path == HIPPO_PATH_BF16_DOT)
+    return isa == HIPPO_ISA_AVX512 && hippo__bf16_dot_usable ();
+  if (path == HIPPO_PATH_BF16_AMX)
+    return isa == HIPPO_ISA_AVX512 && hippo_bf16_amx_usable ();
+  return TRUE;
+}
+
+static const char *
+path_label (HippoPath path, HippoIsa isa)
+{
+  static char buf[64];
+
+  g_snprintf (buf, sizeof buf, "%s/%s", hippo__path_name (path),
+              hippo_isa_name (isa));
+  return buf;
+}
+
+/* Runs the case through path on isa: all pixels and channels at once
+ * (returned), then split; the splits are checked bit for bit here. */
+static float *
+run_packed (HippoPath path, HippoIsa isa, const Layer *l, const Case *k)
+{
+  HippoPacked *pk = hippo__packed_new (&l->node, isa, path);
+  float *whole = nan_out (k), *split = nan_out (k);
+  gsize bytes;
   void *scratch;
+  gint64 np = k->np, a = np / 3, b = MIN (np, np / 3 + 33);
+
+  g_assert_nonnull (pk);
+  g_assert_cmpint (pk->path, ==, path);
+  bytes = hippo_packed_scratch_bytes (pk);
+  scratch = bytes ? g_malloc (bytes) : NULL;
+  hippo__conv1x1_packed (pk, &l->node, l->in, whole, 0, np, 0, k->c, scratch,
+                         k->no_act);
+  hippo__conv1x1_packed (pk, &l->node, l->in, split, 0, a, k->c0, k->c1,
+                         scratch, k->no_act);
+  hippo__conv1x1_packed (pk, &l->node, l->in, split, a, b, k->c0, k->c1,
+                         scratch, k->no_act);
+  hippo__conv1x1_packed (pk, &l->node, l->in, split, b, np, k->c0, k->c1,
+                         scratch, k->no_act);
+  for (gint64 p = 0; p < np; p++)
+    for (int co = 0; co < k->c; co++)
+      {
+        float got = split[p * k->c + co], want = whole[p * k->c + co];
+        gboolean inside = co >= k->c0 && co < k->c1;
+
+        if (inside ? memcmp (&got, &want, 4) != 0 : !isnan (got))
+          g_error ("%s %dx%d -> %d [%d, %d): pixel %" G_GINT64_FORMAT
+                   " channel %d: %.9g split, %.9g whole%s",
+                   path_label (path, isa), k->np, k->cin, k->c, k->c0, k->c1,
+                   p, co, got, want, inside ? "" : " (outside the range)");
+      }
+  /* pixel by pixel (a batch of one) */
+  for (gint64 p = 0; p < np; p += 1 + np / 5)
+    {
+      float *one = split + p * k->c;
+      hippo__conv1x1_packed (pk, &l->node, l->in + p * k->cin, one, 0, 1, 0,
+                             k->c, scratch, k->no_act);
+      if (memcmp (one, whole + p * k->c, (gsize) k->c * 4) != 0)
+        g_error ("%s %dx%d -> %d: pixel %" G_GINT64_FORMAT " alone differs",
+                 path_label (path, isa), k->np, k->cin, k->c, p);
+    }
+  g_free (scratch);
+  g_free (split);
+  hippo_packed_free (pk);
+  return whole;
+}
+
+static double
+apply_act (double v, const Case *k)
+{
+  if (!k->no_act && k->act == HIPPO_ACT_CLAMP)
+    return CLAMP (v, 0.0, 1.5);
+  if (!k->no_act && k->act == HIPPO_ACT_SIGMOID)
+    return 1 / (1 + exp (-v)); /* its slope is at most 1/4 */
+  return v;
+}
+
+/* Checks out against the double-precision sums; returns the worst error
+ * relative to the magnitude. */
+static double
+check_sums (HippoPath path, HippoIsa isa, const Layer *l, const Case *k,
+            const float *out)
+{
+  gboolean bf16 = path != HIPPO_PATH_F32;
   double worst = 0;
 
-  memset (&node, 0, sizeof node);
-  node.op = HIPPO_OP_CONV;
-  node.h = 1, node.w = np, node.c = c, node.cin = cin;
-  node.kh = node.kw = node.sh = node.sw = node.dh = node.dw = 1;
-  node.act = act;
-  node.act_lo = 0.f, node.act_hi = 1.5f;
-  in = g_new (float, (gsize) np * cin);
-  out = g_new (float, (gsize) np * c);
-  w = g_new (float, (gsize) cin * c);
-  for (gsize i = 0; i < (gsize) np * cin; i++)
-    in[i] = frand (r) * (i % 7 == 0 ? 8.f : 1.f);
-  for (gsize i = 0; i < (gsize) cin * c; i++)
-    w[i] = frand (r) * 0.5f;
-  if (bias)
-    {
-      b = g_new (float, c);
-      for (int i = 0; i < c; i++)
-        b[i] = frand (r);
-    }
-  for (gsize i = 0; i < (gsize) np * c; i++)
-    out[i] = NAN;
-  node.weights = w, node.bias = b;
-  pk = hippo_packed_new (&node, amx);
-  g_assert_nonnull (pk);
-  g_assert_true (hippo_packed_is_amx (pk) == amx);
-  scratch = g_malloc (hippo_packed_scratch_bytes (pk));
-  hippo_conv1x1_bf16 (pk, &node, in, out, 0, np / 3, c0, c1, scratch, no_act);
-  hippo_conv1x1_bf16 (pk, &node, in, out, np / 3, MIN (np, np / 3 + 33), c0,
-                      c1, scratch, no_act);
-  hippo_conv1x1_bf16 (pk, &node, in, out, MIN (np, np / 3 + 33), np, c0, c1,
-                      scratch, no_act);
-  for (int p = 0; p < np; p++)
-    for (int co = 0; co < c; co++)
+  for (int p = 0; p < k->np; p++)
+    for (int co = 0; co < k->c; co++)
       {
-        double acc = b ? b[co] : 0, exact = acc, mag = b ? fabs (b[co]) : 0;
-        float got = out[(gsize) p * c + co];
+        double b = l->b ? l->b[co] : 0, acc = b, exact = b;
+        double mag = fabs (b);
+        float got = out[(gsize) p * k->c + co];
 
-        if (co < c0 || co >= c1)
+        for (int ci = 0; ci < k->cin; ci++)
           {
-            if (!isnan (got))
-              g_error ("bf16 %s %dx%d -> %d: column %d outside [%d, %d) "
-                       "written", amx ? "amx" : "emulated", np, cin, c, co,
-                       c0, c1);
-            continue;
-          }
-        for (int ci = 0; ci < cin; ci++)
-          {
-            float x = in[(gsize) p * cin + ci], y = w[(gsize) ci * c + co];
-            double t = (double) hippo_bf16_to_float (hippo_bf16_round (x))
-                       * hippo_bf16_to_float (hippo_bf16_round (y));
-            acc += t;
+            float x = l->in[(gsize) p * k->cin + ci];
+            float y = l->w[(gsize) ci * k->c + co];
+
+            acc += (double) hippo_bf16_to_float (hippo_bf16_round (x))
+                   * hippo_bf16_to_float (hippo_bf16_round (y));
             exact += (double) x * y;
             mag += fabs ((double) x * y);
           }
-        if (!no_act && act == HIPPO_ACT_CLAMP)
-          {
-            acc = CLAMP (acc, 0.0, 1.5);
-            exact = CLAMP (exact, 0.0, 1.5);
-          }
-        else if (!no_act && act == HIPPO_ACT_SIGMOID)
-          {
-            /* the sigmoid's slope is at most 1/4 */
-            acc = 1 / (1 + exp (-acc));
-            exact = 1 / (1 + exp (-exact));
-          }
+        acc = apply_act (bf16 ? acc : exact, k);
+        exact = apply_act (exact, k);
         if (mag > 0.1) /* past the absolute slack */
           worst = MAX (worst, fabs (got - acc) / mag);
         if (!(fabs (got - acc) <= 1e-5 * mag + 1e-7)
-            || !(fabs (got - exact) <= mag / 128 + 1e-7))
-          g_error ("bf16 %s %dx%d -> %d [%d, %d) bias %d act %d no_act %d: "
-                   "at (%d,%d) got %.8g want %.8g (float32 %.8g)",
-                   amx ? "amx" : "emulated", np, cin, c, c0, c1, bias, act,
-                   no_act, p, co, got, acc, exact);
+            || !(fabs (got - exact) <= (bf16 ? mag / 128 : 1e-5 * mag) + 1e-7))
+          g_error ("%s %dx%d -> %d bias %d act %d no_act %d: at (%d,%d) got "
+                   "%.8g want %.8g (float32 %.8g)",
+                   path_label (path, isa), k->np, k->cin, k->c, k->bias,
+                   k->act, k->no_act, p, co, got, acc, exact);
       }
-  g_free (scratch);
-  hippo_packed_free (pk);
-  g_free (in);
-  g_free (out);
-  g_free (w);
-  g_free (b);
   return worst;
 }
 
-static void
-test_bf16 (gconstpointer data)
+/* The cases: input and output channels around the vector widths and
+ * register blocks, pixel counts around the blocks of every variant. */
+static GArray *
+make_cases (void)
 {
-  gboolean amx = GPOINTER_TO_INT (data);
   static const int cins[] = { 1, 3, 16, 24, 31, 32, 33, 64, 70, 144 };
-  static const int couts[] = { 1, 5, 16, 17, 24, 32, 40, 48, 96, 160 };
-  static const int rows[] = { 1, 5, 31, 32, 33, 49, 70 };
-  g_autoptr (GRand) r = g_rand_new_with_seed (23);
-  double worst = 0;
-  guint n = 0;
+  static const int couts[] = { 1, 5, 8, 16, 17, 24, 32, 40, 48, 96, 160 };
+  static const int rows[] = { 1, 5, 6, 13, 14, 15, 29, 31, 32, 33, 49, 70 };
+  GArray *cases = g_array_new (FALSE, TRUE, sizeof (Case));
 
-  if (amx && !hippo_bf16_amx_usable ())
-    {
-      g_test_skip ("SKIPPED LOUDLY: no AMX-BF16 on this CPU (or the kernel "
-                   "refused the tile state); the emulated path is tested");
-      return;
-    }
   for (guint a = 0; a < G_N_ELEMENTS (cins); a++)
     for (guint k = 0; k < G_N_ELEMENTS (couts); k++)
       {
-        int cin = cins[a], c = couts[k];
-        int np = rows[(a + k) % G_N_ELEMENTS (rows)];
-        HippoAct act = (a + k) % 3 == 0   ? HIPPO_ACT_NONE
-                       : (a + k) % 3 == 1 ? HIPPO_ACT_CLAMP
-                                          : HIPPO_ACT_SIGMOID;
+        Case c = { rows[(a + k) % G_N_ELEMENTS (rows)], cins[a], couts[k], 0,
+                   couts[k], (a + k) % 2, HIPPO_ACT_NONE, (a * k) % 5 == 4 };
 
-        worst = MAX (worst, check_bf16 (amx, r, np, cin, c, 0, c, (a + k) % 2,
-                                        act, (a * k) % 5 == 4));
-        n++;
-        /* the session's channel split: groups of 16, and any range */
-        if (c > 16)
+        c.act = (a + k) % 3 == 0   ? HIPPO_ACT_NONE
+                : (a + k) % 3 == 1 ? HIPPO_ACT_CLAMP
+                                   : HIPPO_ACT_SIGMOID;
+        /* the session's channel split (groups of 16), or any range */
+        if (c.c > 16)
           {
-            worst = MAX (worst, check_bf16 (amx, r, np, cin, c, 16, c, TRUE,
-                                            act, FALSE));
-            worst = MAX (worst, check_bf16 (amx, r, np, cin, c, 3, c - 2,
-                                            FALSE, HIPPO_ACT_CLAMP, FALSE));
-            n += 2;
+            c.c0 = (a + k) % 2 ? 16 : 3;
+            c.c1 = (a + k) % 2 ? c.c : c.c - 2;
           }
+        g_array_append_val (cases, c);
       }
-  /* MobileNetV2's 7x7 projection and 112x112 expansion, at reduced size */
-  worst = MAX (worst, check_bf16 (amx, r, 49, 960, 160, 0, 160, TRUE,
-                                  HIPPO_ACT_NONE, FALSE));
-  worst = MAX (worst, check_bf16 (amx, r, 300, 16, 96, 0, 96, TRUE,
-                                  HIPPO_ACT_CLAMP, FALSE));
-  g_test_message ("bf16 %s: %u shapes, worst error %.2g of the magnitude "
-                  "against the rounded operands",
-                  amx ? "amx" : "emulated", n + 2, worst);
+  /* MobileNetV2's 7x7 projection over 4 images and 112x112 expansion, at
+   * reduced size, and its last 1x1 conv */
+  {
+    Case big[] = { { 196, 960, 160, 0, 160, TRUE, HIPPO_ACT_NONE, FALSE },
+                   { 300, 16, 96, 0, 96, TRUE, HIPPO_ACT_CLAMP, FALSE },
+                   { 49, 320, 1280, 640, 1280, TRUE, HIPPO_ACT_CLAMP,
+                     FALSE } };
+    g_array_append_vals (cases, big, G_N_ELEMENTS (big));
+  }
+  return cases;
 }
 
-/* Only 1x1 stride-1 convolutions are packed. */
+/* One path and variant on every case. */
 static void
-test_bf16_declines (void)
+test_packed (HippoPath path, HippoIsa isa)
+{
+  g_autoptr (GArray) cases = make_cases ();
+  g_autoptr (GRand) r = g_rand_new_with_seed (23);
+  double worst = 0;
+
+  if (!path_runs (path, isa))
+    {
+      g_test_skip (path == HIPPO_PATH_BF16_AMX && g_getenv ("HIPPOTAG_NO_AMX")
+                     ? "SKIPPED LOUDLY: AMX switched off (HIPPOTAG_NO_AMX)"
+                     : "SKIPPED LOUDLY: this CPU does not run the path; the "
+                       "others are tested");
+      return;
+    }
+  for (guint i = 0; i < cases->len; i++)
+    {
+      const Case *k = &g_array_index (cases, Case, i);
+      Layer l;
+      float *out;
+
+      layer_init (&l, r, k);
+      out = run_packed (path, isa, &l, k);
+      worst = MAX (worst, check_sums (path, isa, &l, k, out));
+      g_free (out);
+      layer_clear (&l);
+    }
+  g_test_message ("%s: %u shapes, splits bit-identical, worst error %.2g of "
+                  "the magnitude", path_label (path, isa), cases->len, worst);
+}
+
+static void
+test_f32 (gconstpointer data)
+{
+  test_packed (HIPPO_PATH_F32, GPOINTER_TO_INT (data));
+}
+
+static void
+test_bf16_emu (gconstpointer data)
+{
+  test_packed (HIPPO_PATH_BF16_EMU, GPOINTER_TO_INT (data));
+}
+
+static void
+test_bf16_dot (void)
+{
+  test_packed (HIPPO_PATH_BF16_DOT, HIPPO_ISA_AVX512);
+}
+
+static void
+test_bf16_amx (void)
+{
+  test_packed (HIPPO_PATH_BF16_AMX, HIPPO_ISA_AVX512);
+}
+
+/* Across variants, on the cases: float32 on AVX-512 and on AVX2 give
+ * identical bits (the same FMAs in the same order), generic within 1e-5 of
+ * the magnitude (no FMA) and OpenBLAS sgemm (the float32 conv's old path)
+ * within 1e-5 too; bfloat16 emulated gives identical bits in every variant
+ * (products of bfloat16 values are exact), and VDPBF16PS and the AMX
+ * tiles are within 1e-5 of it. */
+static void
+test_variants_agree (void)
+{
+  g_autoptr (GArray) cases = make_cases ();
+  g_autoptr (GRand) r = g_rand_new_with_seed (29);
+  HippoIsa best = hippo_isa_best ();
+  double worst_generic = 0, worst_blas = 0, worst_dot = 0, worst_amx = 0;
+  guint n_blas = 0;
+
+  for (guint i = 0; i < cases->len; i++)
+    {
+      Case k = g_array_index (cases, Case, i);
+      Layer l;
+      float *f[3] = { NULL }, *e[3] = { NULL }, *blas, *dot = NULL;
+      float *amx = NULL;
+      gsize n = (gsize) k.np * k.c;
+
+      k.c0 = 0, k.c1 = k.c;
+      layer_init (&l, r, &k);
+      for (int isa = HIPPO_ISA_GENERIC; isa <= (int) best; isa++)
+        {
+          f[isa] = run_packed (HIPPO_PATH_F32, isa, &l, &k);
+          e[isa] = run_packed (HIPPO_PATH_BF16_EMU, isa, &l, &k);
+        }
+      if (path_runs (HIPPO_PATH_BF16_DOT, HIPPO_ISA_AVX512))
+        dot = run_packed (HIPPO_PATH_BF16_DOT, HIPPO_ISA_AVX512, &l, &k);
+      if (path_runs (HIPPO_PATH_BF16_AMX, HIPPO_ISA_AVX512))
+        amx = run_packed (HIPPO_PATH_BF16_AMX, HIPPO_ISA_AVX512, &l, &k);
+      blas = nan_out (&k);
+      if (k.act != HIPPO_ACT_SIGMOID || k.no_act)
+        {
+          HippoShape is = { 1, k.np, k.cin };
+          float *scratch = g_new (float, HIPPO_SCRATCH_FLOATS);
+          hippo_conv_pixels (&l.node, is, l.in, blas, 0, k.np, 0, k.c, scratch,
+                             k.no_act);
+          g_free (scratch);
+          n_blas++;
+        }
+      for (int isa = HIPPO_ISA_AVX2; isa <= (int) best; isa++)
+        if (memcmp (f[isa], f[HIPPO_ISA_AVX2], n * 4) != 0
+            || memcmp (e[isa], e[HIPPO_ISA_GENERIC], n * 4) != 0)
+          g_error ("%dx%d -> %d: %s differs from avx2 (float32) or generic "
+                   "(bf16 emulated)", k.np, k.cin, k.c,
+                   hippo_isa_name (isa));
+      if (best >= HIPPO_ISA_AVX2 && memcmp (e[HIPPO_ISA_AVX2],
+                                            e[HIPPO_ISA_GENERIC], n * 4) != 0)
+        g_error ("%dx%d -> %d: bf16 emulated differs between avx2 and "
+                 "generic", k.np, k.cin, k.c);
+      for (int p = 0; p < k.np; p++)
+        for (int co = 0; co < k.c; co++)
+          {
+            gsize at = (gsize) p * k.c + co;
+            double mag = l.b ? fabs (l.b[co]) : 0;
+
+            for (int ci = 0; ci < k.cin; ci++)
+              mag += fabs ((double) l.in[(gsize) p * k.cin + ci]
+                           * l.w[(gsize) ci * k.c + co]);
+            mag += 1e-2; /* absolute slack near zero */
+#define AGREE(A, B, WORST, WHAT)                                               \
+  do                                                                           \
+    {                                                                          \
+      double d_ = fabs ((double) (A)[at] - (B)[at]) / mag;                     \
+      WORST = MAX (WORST, d_);                                                 \
+      if (!(d_ <= 1e-5))                                                       \
+        g_error ("%dx%d -> %d at (%d,%d): %s %.9g vs %.9g", k.np, k.cin, k.c,  \
+                 p, co, WHAT, (A)[at], (B)[at]);                               \
+    }                                                                          \
+  while (0)
+            AGREE (f[HIPPO_ISA_GENERIC], f[best], worst_generic,
+                   "float32 generic vs best");
+            if (k.act != HIPPO_ACT_SIGMOID || k.no_act)
+              AGREE (blas, f[best], worst_blas, "OpenBLAS vs ours");
+            if (dot)
+              AGREE (dot, e[HIPPO_ISA_GENERIC], worst_dot,
+                     "bf16 dot vs emulated");
+            if (amx)
+              AGREE (amx, e[HIPPO_ISA_GENERIC], worst_amx,
+                     "bf16 AMX vs emulated");
+#undef AGREE
+          }
+      for (int isa = 0; isa < 3; isa++)
+        {
+          g_free (f[isa]);
+          g_free (e[isa]);
+        }
+      g_free (blas);
+      g_free (dot);
+      g_free (amx);
+      layer_clear (&l);
+    }
+  g_test_message ("%u shapes: float32 avx512 = avx2 bit for bit, bf16 "
+                  "emulated equal in every variant; worst float32 generic vs "
+                  "%s %.2g, OpenBLAS vs ours %.2g (%u shapes); bf16 dot vs "
+                  "emulated %.2g%s, AMX vs emulated %.2g%s (of the magnitude)",
+                  cases->len, hippo_isa_name (best), worst_generic, worst_blas,
+                  n_blas, worst_dot,
+                  path_runs (HIPPO_PATH_BF16_DOT, HIPPO_ISA_AVX512)
+                    ? "" : " (no AVX512-BF16 here)",
+                  worst_amx,
+                  path_runs (HIPPO_PATH_BF16_AMX, HIPPO_ISA_AVX512)
+                    ? "" : " (no AMX here)");
+}
+
+/* Only 1x1 stride-1 convolutions are packed; paths the CPU lacks are
+ * refused. */
+static void
+test_packed_declines (void)
 {
   HippoNode node;
   float buf[64] = { 0 };
@@ -496,15 +744,51 @@ test_bf16_declines (void)
   node.kh = node.kw = 3, node.sh = node.sw = node.dh = node.dw = 1;
   node.weights = buf;
   g_assert_false (hippo_packed_applies (&node));
-  g_assert_null (hippo_packed_new (&node, FALSE));
+  g_assert_null (hippo__packed_new (&node, HIPPO_ISA_GENERIC,
+                                    HIPPO_PATH_F32));
   node.kh = node.kw = 1, node.sh = 2;
-  g_assert_null (hippo_packed_new (&node, FALSE));
+  g_assert_null (hippo__packed_new (&node, HIPPO_ISA_GENERIC,
+                                    HIPPO_PATH_F32));
   node.sh = 1, node.op = HIPPO_OP_DWCONV;
-  g_assert_null (hippo_packed_new (&node, FALSE));
+  g_assert_null (hippo__packed_new (&node, HIPPO_ISA_GENERIC,
+                                    HIPPO_PATH_F32));
   node.op = HIPPO_OP_CONV;
   g_assert_true (hippo_packed_applies (&node));
-  hippo_packed_free (hippo_packed_new (&node, FALSE));
+  g_assert_null (hippo__packed_new (&node, HIPPO_ISA_AVX2,
+                                    HIPPO_PATH_BF16_DOT));
+  g_assert_null (hippo__packed_new (&node, HIPPO_ISA_GENERIC,
+                                    HIPPO_PATH_BF16_AMX));
+  if (!hippo_bf16_amx_usable ())
+    g_assert_null (hippo__packed_new (&node, HIPPO_ISA_AVX512,
+                                      HIPPO_PATH_BF16_AMX));
+  if (!hippo__bf16_dot_usable ())
+    g_assert_null (hippo__packed_new (&node, HIPPO_ISA_AVX512,
+                                      HIPPO_PATH_BF16_DOT));
+  g_assert_cmpint (hippo__bf16_path (HIPPO_ISA_AVX2), ==,
+                   HIPPO_PATH_BF16_EMU);
+  hippo_packed_free (hippo__packed_new (&node, HIPPO_ISA_GENERIC,
+                                        HIPPO_PATH_BF16_EMU));
   hippo_packed_free (NULL);
+}
+
+/* HIPPOTAG_NO_AMX=1 turns the AMX path off as if the CPU had none. */
+static void
+test_no_amx (void)
+{
+  const char *was = g_getenv ("HIPPOTAG_NO_AMX");
+  g_autofree char *saved = g_strdup (was);
+
+  g_setenv ("HIPPOTAG_NO_AMX", "1", TRUE);
+  g_assert_false (hippo_bf16_amx_usable ());
+  g_assert_cmpint (hippo__bf16_path (HIPPO_ISA_AVX512), !=,
+                   HIPPO_PATH_BF16_AMX);
+  g_setenv ("HIPPOTAG_NO_AMX", "0", TRUE);
+  g_test_message ("AMX usable with HIPPOTAG_NO_AMX=0: %s",
+                  hippo_bf16_amx_usable () ? "yes" : "no (not on this CPU)");
+  if (saved)
+    g_setenv ("HIPPOTAG_NO_AMX", saved, TRUE);
+  else
+    g_unsetenv ("HIPPOTAG_NO_AMX");
 }
 
 int
@@ -526,10 +810,22 @@ main (int argc, char **argv)
                         GINT_TO_POINTER (HIPPO_ISA_AVX512), test_stem);
   g_test_add_func ("/kernels/stem/declines", test_stem_declines);
   g_test_add_func ("/kernels/bf16/round", test_bf16_round);
-  g_test_add_data_func ("/kernels/bf16/emulated", GINT_TO_POINTER (FALSE),
-                        test_bf16);
-  g_test_add_data_func ("/kernels/bf16/amx", GINT_TO_POINTER (TRUE),
-                        test_bf16);
-  g_test_add_func ("/kernels/bf16/declines", test_bf16_declines);
+  g_test_add_data_func ("/kernels/1x1/float32/generic",
+                        GINT_TO_POINTER (HIPPO_ISA_GENERIC), test_f32);
+  g_test_add_data_func ("/kernels/1x1/float32/avx2",
+                        GINT_TO_POINTER (HIPPO_ISA_AVX2), test_f32);
+  g_test_add_data_func ("/kernels/1x1/float32/avx512",
+                        GINT_TO_POINTER (HIPPO_ISA_AVX512), test_f32);
+  g_test_add_data_func ("/kernels/1x1/bf16-emulated/generic",
+                        GINT_TO_POINTER (HIPPO_ISA_GENERIC), test_bf16_emu);
+  g_test_add_data_func ("/kernels/1x1/bf16-emulated/avx2",
+                        GINT_TO_POINTER (HIPPO_ISA_AVX2), test_bf16_emu);
+  g_test_add_data_func ("/kernels/1x1/bf16-emulated/avx512",
+                        GINT_TO_POINTER (HIPPO_ISA_AVX512), test_bf16_emu);
+  g_test_add_func ("/kernels/1x1/bf16-dot", test_bf16_dot);
+  g_test_add_func ("/kernels/1x1/bf16-amx", test_bf16_amx);
+  g_test_add_func ("/kernels/1x1/variants-agree", test_variants_agree);
+  g_test_add_func ("/kernels/1x1/declines", test_packed_declines);
+  g_test_add_func ("/kernels/1x1/no-amx", test_no_amx);
   return g_test_run ();
 }

@@ -1,6 +1,8 @@
-/* Reduced precision 1x1 convolutions: activations and weights rounded to
- * bfloat16 (round to nearest even; values below FLT_MIN become zero, as
- * the hardware conversion does), products summed in float32.
+/* bfloat16 arithmetic: rounding, CPU features, and the AMX tile kernel
+ * of the 1x1 convolutions (the other paths are in kernels-1x1.c).
+ * Activations and weights are rounded to bfloat16 (round to nearest even;
+ * values below FLT_MIN become zero, as the hardware conversion does),
+ * products summed in float32.
  *
  * On CPUs with AMX-BF16 the weights are laid out once, when the session
  * is made, in the tile unit's pair-interleaved format: for each block of 16
@@ -8,16 +10,13 @@
  * the input channels padded with zeros to a multiple of 32.  A call then
  * converts 32 pixels at a time to bfloat16 (zero padded the same way),
  * multiplies them by two blocks of channels in four 16x16 accumulator
- * tiles, and adds the bias and the clamp while storing the tiles.  The
- * weights are never packed again, unlike inside sgemm.
- *
- * Elsewhere (and with HIPPOTAG_ISA below avx512) the same arithmetic is
- * emulated: the activations are rounded into the scratch and multiplied by
- * the rounded weights through OpenBLAS sgemm.  Both paths are tested
- * against each other and against float32 (tests/test-kernels.c). */
+ * tiles, and adds the bias and the clamp while storing the tiles.  Each
+ * output sums its channel pairs in one order whatever the pixel block, so
+ * the result does not depend on batch or threads.  HIPPOTAG_NO_AMX=1
+ * turns this path off as if the CPU had no AMX.  Tested against the sum
+ * of the rounded operands and float32 (tests/test-kernels.c). */
 #include "hippo-config.h"
 
-#include <cblas.h>
 #include <float.h>
 #include <math.h>
 #include <string.h>
@@ -34,18 +33,6 @@
 
 /* Pixels per tile pass (two 16-row tiles). */
 #define ROWS 32
-
-/* Pixels per sgemm call of the emulated path. */
-#define EMU_ROWS 64
-
-struct _HippoPacked
-{
-  int cin, cout;
-  int kp;         /* cin rounded up to 32 */
-  int nblocks;    /* blocks of 16 output channels */
-  guint16 *tiles; /* AMX: [nblocks][kp / 2][16][2] */
-  float *rounded; /* emulated: [cin][cout] */
-};
 
 guint16
 hippo_bf16_round (float f)
@@ -75,6 +62,10 @@ gboolean
 hippo_bf16_amx_usable (void)
 {
 #ifdef HAVE_AMX
+  const char *off = g_getenv ("HIPPOTAG_NO_AMX");
+
+  if (off != NULL && *off != '\0' && strcmp (off, "0") != 0)
+    return FALSE;
   /* Linux hands out the 8 KB tile state only to a process that asks for
    * it; asking again is harmless. */
   __builtin_cpu_init ();
@@ -102,114 +93,50 @@ hippo_bf16_amx_usable (void)
 }
 
 gboolean
-hippo_packed_applies (const HippoNode *node)
+hippo__bf16_dot_usable (void)
 {
-  return node->op == HIPPO_OP_CONV && hippo_conv_max_rows (node) == G_MAXINT64
-         && node->cin >= 1 && node->c >= 1;
+#ifdef HAVE_AMX
+  unsigned a, b, c, d;
+
+  __builtin_cpu_init ();
+  if (!__builtin_cpu_supports ("avx512f")
+      || !__builtin_cpu_supports ("avx512bw")
+      || !__builtin_cpu_supports ("avx512vl"))
+    return FALSE;
+  /* CPUID.(7,1):EAX bit 5 AVX512-BF16 */
+  __asm__("cpuid" : "=a"(a), "=b"(b), "=c"(c), "=d"(d) : "a"(7), "c"(1));
+  return (a & (1u << 5)) != 0;
+#else
+  return FALSE;
+#endif
 }
 
-HippoPacked *
-hippo_packed_new (const HippoNode *node, gboolean amx)
+/* The AMX layout: [cout / 16 blocks][kp / 2][16][2], kp = cin rounded up
+ * to 32, zeros in the padding. */
+guint16 *
+hippo__amx_pack (const HippoNode *node, int *kp_out)
 {
-  HippoPacked *pk;
   int cin = node->cin, cout = node->c;
+  int kp = (cin + 31) / 32 * 32, nblocks = (cout + 15) / 16;
+  gsize block = (gsize) kp * 16;
+  guint16 *tiles = g_try_malloc0_n ((gsize) nblocks * block, sizeof (guint16));
 
-  if (!hippo_packed_applies (node))
+  if (tiles == NULL)
     return NULL;
-  pk = g_new0 (HippoPacked, 1);
-  pk->cin = cin;
-  pk->cout = cout;
-  pk->kp = (cin + 31) / 32 * 32;
-  pk->nblocks = (cout + 15) / 16;
-  if (amx)
-    {
-      gsize block = (gsize) pk->kp * 16;
-
-      pk->tiles
-        = g_try_malloc0_n ((gsize) pk->nblocks * block, sizeof (guint16));
-      if (pk->tiles == NULL)
-        {
-          g_free (pk);
-          return NULL;
-        }
-      for (int k = 0; k < cin; k++)
-        for (int n = 0; n < cout; n++)
-          pk->tiles[(gsize) (n / 16) * block + (gsize) (k / 2) * 32
-                    + (gsize) (n % 16) * 2 + (k & 1)]
-            = hippo_bf16_round (node->weights[(gsize) k * cout + n]);
-    }
-  else
-    {
-      gsize n = (gsize) cin * cout;
-
-      pk->rounded = g_try_new (float, n);
-      if (pk->rounded == NULL)
-        {
-          g_free (pk);
-          return NULL;
-        }
-      for (gsize i = 0; i < n; i++)
-        pk->rounded[i]
-          = hippo_bf16_to_float (hippo_bf16_round (node->weights[i]));
-    }
-  return pk;
-}
-
-void
-hippo_packed_free (HippoPacked *pk)
-{
-  if (pk == NULL)
-    return;
-  g_free (pk->tiles);
-  g_free (pk->rounded);
-  g_free (pk);
-}
-
-gboolean
-hippo_packed_is_amx (const HippoPacked *pk)
-{
-  return pk->tiles != NULL;
+  for (int k = 0; k < cin; k++)
+    for (int n = 0; n < cout; n++)
+      tiles[(gsize) (n / 16) * block + (gsize) (k / 2) * 32
+            + (gsize) (n % 16) * 2 + (k & 1)]
+        = hippo_bf16_round (node->weights[(gsize) k * cout + n]);
+  *kp_out = kp;
+  return tiles;
 }
 
 gsize
-hippo_packed_scratch_bytes (const HippoPacked *pk)
+hippo__amx_scratch_bytes (int kp)
 {
-  if (pk->tiles)
-    return (gsize) ROWS * pk->kp * sizeof (guint16)
-           + (gsize) ROWS * 32 * sizeof (float) + 64;
-  return (gsize) EMU_ROWS * pk->cin * sizeof (float) + 64;
-}
-
-/* The emulated path: round, sgemm with the rounded weights, bias and
- * activation as the float32 path does. */
-static void
-conv1x1_emulated (const HippoPacked *pk, const HippoNode *node, const float *in,
-                  float *out, gint64 p0, gint64 p1, int c0, int c1, float *a,
-                  gboolean no_act)
-{
-  int cin = pk->cin, cout = pk->cout, nc = c1 - c0;
-
-  for (gint64 r0 = p0; r0 < p1; r0 += EMU_ROWS)
-    {
-      gint64 nr = MIN (EMU_ROWS, p1 - r0);
-      float *o = out + r0 * cout + c0;
-      float beta = 0.f;
-
-      for (gsize i = 0; i < (gsize) nr * cin; i++)
-        a[i] = hippo_bf16_to_float (hippo_bf16_round (in[r0 * cin + i]));
-      if (node->bias)
-        {
-          for (gint64 r = 0; r < nr; r++)
-            memcpy (o + r * cout, node->bias + c0, nc * sizeof (float));
-          beta = 1.f;
-        }
-      cblas_sgemm (CblasRowMajor, CblasNoTrans, CblasNoTrans, (int) nr, nc, cin,
-                   1.f, a, cin, pk->rounded + c0, cout, beta, o, cout);
-      if (!no_act)
-        for (gint64 r = 0; r < nr; r++)
-          hippo_act_apply (o + r * cout, 1, nc, node->act, node->act_lo,
-                           node->act_hi);
-    }
+  return (gsize) ROWS * kp * sizeof (guint16) + (gsize) ROWS * 32 * sizeof (float)
+         + 64;
 }
 
 #ifdef HAVE_AMX
@@ -261,7 +188,7 @@ convert_rows (const float *in, int cin, int kp, int nr, guint16 *a)
 AMX_TARGET static void
 conv1x1_amx (const HippoPacked *pk, const HippoNode *node, const float *in,
              float *out, gint64 p0, gint64 p1, int c0, int c1, guint16 *a,
-             float *c, gboolean clamp, float lo_f, float hi_f)
+             float *c, float lo_f, float hi_f)
 {
   TileConfig cfg;
   const int kp = pk->kp, cout = pk->cout;
@@ -336,8 +263,8 @@ conv1x1_amx (const HippoPacked *pk, const HippoNode *node, const float *in,
                   __m512 v = _mm512_add_ps (
                     _mm512_loadu_ps (c + r * 32 + j * 16), bias);
 
-                  if (clamp)
-                    v = _mm512_min_ps (_mm512_max_ps (v, lo), hi);
+                  /* bound first: a NaN passes, as in hippo_act_apply() */
+                  v = _mm512_min_ps (hi, _mm512_max_ps (lo, v));
                   _mm512_mask_storeu_ps (o, m, v);
                 }
             }
@@ -348,32 +275,18 @@ conv1x1_amx (const HippoPacked *pk, const HippoNode *node, const float *in,
 #endif
 
 void
-hippo_conv1x1_bf16 (const HippoPacked *pk, const HippoNode *node,
+hippo__amx_conv1x1 (const HippoPacked *pk, const HippoNode *node,
                     const float *in, float *out, gint64 p0, gint64 p1, int c0,
-                    int c1, void *scratch, gboolean no_act)
+                    int c1, void *scratch, float lo, float hi)
 {
-  char *base = (char *) (((guintptr) scratch + 63) & ~(guintptr) 63);
-
-  g_return_if_fail (0 <= c0 && c0 < c1 && c1 <= pk->cout);
-  if (p0 >= p1)
-    return;
 #ifdef HAVE_AMX
-  if (pk->tiles)
-    {
-      gboolean clamp = !no_act && node->act == HIPPO_ACT_CLAMP;
-      guint16 *a = (guint16 *) base;
-      float *c = (float *) (base + (gsize) ROWS * pk->kp * sizeof (guint16));
+  char *base = (char *) (((guintptr) scratch + 63) & ~(guintptr) 63);
+  guint16 *a = (guint16 *) base;
+  float *c = (float *) (base + (gsize) ROWS * pk->kp * sizeof (guint16));
 
-      conv1x1_amx (pk, node, in, out, p0, p1, c0, c1, a, c, clamp,
-                   clamp ? node->act_lo : -INFINITY,
-                   clamp ? node->act_hi : INFINITY);
-      if (!no_act && node->act != HIPPO_ACT_CLAMP
-          && node->act != HIPPO_ACT_NONE)
-        for (gint64 r = p0; r < p1; r++)
-          hippo_act_apply (out + r * pk->cout + c0, 1, c1 - c0, node->act,
-                           node->act_lo, node->act_hi);
-      return;
-    }
+  if (p0 < p1)
+    conv1x1_amx (pk, node, in, out, p0, p1, c0, c1, a, c, lo, hi);
+#else
+  g_return_if_reached ();
 #endif
-  conv1x1_emulated (pk, node, in, out, p0, p1, c0, c1, (float *) base, no_act);
 }

@@ -204,7 +204,8 @@ hippo_conv_split_columns (const HippoNode *node, gint64 pixels, int n_threads)
   /* Few rows: splitting them would make every thread pack all the weights
    * inside sgemm; split the output channels instead. */
   return n_threads > 1 && conv_is_pointwise (node) && pixels <= 49
-         && node->c >= 32 * n_threads;
+         && node->c >= 32 * n_threads
+         && node->act != HIPPO_ACT_SOFTMAX; /* over all channels at once */
 }
 
 typedef float hv8 __attribute__ ((vector_size (32), aligned (4)));

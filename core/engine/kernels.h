@@ -62,36 +62,95 @@ void hippo_conv_pixels (const HippoNode *node, HippoShape in_shape,
                         const float *in, float *out, gint64 p0, gint64 p1,
                         int c0, int c1, float *scratch, gboolean no_act);
 
-/* A 1x1 conv's weights prepared for bfloat16 arithmetic (kernels-bf16.c):
- * laid out for the AMX tiles, or rounded floats for the emulated path. */
+/* How a 1x1 convolution multiplies (kernels-1x1.c).  Every path sums
+ * each output over the input channels in one fixed order, whatever the
+ * tiling (pixel blocks, channel ranges, batch, thread split): results are
+ * bit-identical across batch sizes and thread counts, and OpenBLAS is not
+ * involved (see kernels-1x1.c for the invariant of each path). */
+typedef enum
+{
+  HIPPO_PATH_F32,      /* float32 FMA, our register-blocked kernel */
+  HIPPO_PATH_BF16_EMU, /* bfloat16-rounded operands, the float32 kernel */
+  HIPPO_PATH_BF16_DOT, /* AVX512-BF16 dot products (VDPBF16PS) */
+  HIPPO_PATH_BF16_AMX, /* AMX-BF16 tiles (TDPBF16PS) */
+} HippoPath;
+
+/* A 1x1 conv's weights packed once for one path and instruction set. */
 typedef struct _HippoPacked HippoPacked;
+struct _HippoPacked
+{
+  HippoPath path;
+  HippoIsa isa;
+  int cin, cout;
+  int k;          /* inner-loop steps: cin, or channel pairs (dot) */
+  int nr;         /* columns per block of w (a multiple of the vector) */
+  int nblocks;
+  gsize ws;       /* elements of w per k step */
+  gsize bstride;  /* elements of w between blocks */
+  const void *w;  /* [nblocks][k][nr] floats (f32, emu: rounded) or pairs
+                   * of bfloat16 (dot), 64-byte aligned in w_mem; or the
+                   * node's own weights, one block with ws = cout */
+  void *w_mem;
+  const float *bias; /* cout floats or NULL */
+  int kp;         /* AMX: cin rounded up to 32 */
+  guint16 *tiles; /* AMX: [cout / 16 blocks][kp / 2][16][2] */
+};
 
 /* Rounds to bfloat16 (nearest even; below FLT_MIN to zero) and back. */
 guint16 hippo_bf16_round (float f);
 float hippo_bf16_to_float (guint16 h);
 
 /* Whether this CPU has AMX-BF16 (and AVX-512 BF16) and the kernel lets
- * this process use the tile state (asked for here). */
+ * this process use the tile state (asked for here).  HIPPOTAG_NO_AMX=1 in
+ * the environment answers FALSE, as on a CPU without AMX. */
 gboolean hippo_bf16_amx_usable (void);
 
-/* Whether node is a CONV the bf16 kernel takes (1x1, stride 1). */
+/* Whether this CPU has AVX512-BF16 (VDPBF16PS) with AVX-512 F/BW/VL. */
+gboolean hippo__bf16_dot_usable (void);
+
+/* The bfloat16 path a session with instruction set isa takes: the AMX
+ * tiles where usable, else VDPBF16PS, else emulated (below avx512 always
+ * emulated). */
+HippoPath hippo__bf16_path (HippoIsa isa);
+
+const char *hippo__path_name (HippoPath path);
+
+/* Whether node is a CONV the packed kernels take (1x1, stride 1). */
 gboolean hippo_packed_applies (const HippoNode *node);
 
-/* Prepares such a node for the tiles (amx) or the emulated path; NULL for
- * any other node, or when the memory cannot be had. */
-HippoPacked *hippo_packed_new (const HippoNode *node, gboolean amx);
+/* Packs such a node's weights for path (HIPPO_PATH_BF16_DOT and _AMX need
+ * isa avx512 and the CPU feature); NULL for any other node, or when the
+ * memory cannot be had. */
+HippoPacked *hippo__packed_new (const HippoNode *node, HippoIsa isa,
+                                HippoPath path);
 void hippo_packed_free (HippoPacked *packed);
-gboolean hippo_packed_is_amx (const HippoPacked *packed);
 
-/* Bytes of per-thread scratch hippo_conv1x1_bf16() needs for packed. */
+/* Bytes of per-thread scratch hippo__conv1x1_packed() needs (0: none). */
 gsize hippo_packed_scratch_bytes (const HippoPacked *packed);
 
-/* hippo_conv_pixels() of a 1x1 conv in bfloat16 arithmetic, for output
- * pixels [p0, p1) and channels [c0, c1), with packed = the node's weights
- * from hippo_packed_new(); scratch holds hippo_packed_scratch_bytes(). */
-void hippo_conv1x1_bf16 (const HippoPacked *packed, const HippoNode *node,
+/* hippo_conv_pixels() of a 1x1 conv through packed, for output pixels
+ * [p0, p1) and channels [c0, c1); scratch holds
+ * hippo_packed_scratch_bytes(). */
+void hippo__conv1x1_packed (const HippoPacked *packed, const HippoNode *node,
+                            const float *in, float *out, gint64 p0, gint64 p1,
+                            int c0, int c1, void *scratch, gboolean no_act);
+
+/* Internal to the packed kernels: rows [0, m) of a (row stride lda
+ * elements: floats, or bfloat16 pairs for the dot path) times packed's
+ * columns [c0, c1), bias added and clamped to [lo, hi], into c (row stride
+ * ldc floats, column 0 at c), in packed's variant (kernels-1x1-gemm.c). */
+void hippo__gemm_packed (const HippoPacked *packed, const void *a, gsize lda,
+                         gint64 m, int c0, int c1, float *c, gsize ldc,
+                         float lo, float hi);
+/* Rows [0, m) of a (row stride cin floats) as bfloat16, rows of
+ * (cin + 1) / 2 channel pairs (the odd channel's pair zero padded). */
+void hippo__bf16_pairs (const float *a, int cin, gint64 m, guint32 *out);
+/* AMX: the bfloat16 tile kernel of kernels-bf16.c. */
+guint16 *hippo__amx_pack (const HippoNode *node, int *kp);
+gsize hippo__amx_scratch_bytes (int kp);
+void hippo__amx_conv1x1 (const HippoPacked *packed, const HippoNode *node,
                          const float *in, float *out, gint64 p0, gint64 p1,
-                         int c0, int c1, void *scratch, gboolean no_act);
+                         int c0, int c1, void *scratch, float lo, float hi);
 
 /* Whether n_threads should split a CONV over its output channels rather
  * than its pixels. */

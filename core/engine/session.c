@@ -74,12 +74,14 @@ struct _HippoSession
   gsize arena_floats;
   float *arena;        /* n_arenas * arena_floats */
   float *scratch;      /* n_threads * HIPPO_SCRATCH_FLOATS, or NULL */
-  /* HIPPO_PRECISION_BFLOAT16: packed[i], node i's weights for the bf16
-   * 1x1 kernel (NULL for other nodes), and its per-thread scratch */
+  /* packed[i]: node i's weights packed once for our 1x1 kernels
+   * (kernels-1x1.c: float32, or bfloat16 on the path the CPU has; NULL
+   * for other nodes), and their per-thread scratch */
   HippoPrecision precision;
+  HippoPath path;
   HippoPacked **packed;
-  gsize bf16_bytes;
-  char *bf16_scratch;
+  gsize packed_bytes;
+  char *packed_scratch;
 
   /* HIPPOTAG_PROFILE=1: time per op kind, per arena, printed when freed */
   gboolean profile;
@@ -176,16 +178,18 @@ node_at (const HippoGraph *graph, int i)
 }
 
 /* A CONV, node i, for output pixels [p0, p1) and channels [c0, c1) on
- * this thread: in bfloat16 where the session has packed its weights. */
+ * this thread: in our own kernel where the session has packed its
+ * weights (1x1 convs), else through im2col and OpenBLAS. */
 static void
 conv_pixels (const HippoSession *s, int thread, int i, const HippoNode *node,
              HippoShape is, const float *in, float *out, gint64 p0,
              gint64 p1, int c0, int c1, float *scratch, gboolean no_act)
 {
   if (s->packed != NULL && s->packed[i] != NULL)
-    hippo_conv1x1_bf16 (s->packed[i], node, in, out, p0, p1, c0, c1,
-                        s->bf16_scratch + (gsize) thread * s->bf16_bytes,
-                        no_act);
+    hippo__conv1x1_packed (s->packed[i], node, in, out, p0, p1, c0, c1,
+                           s->packed_scratch
+                             + (gsize) thread * s->packed_bytes,
+                           no_act);
   else
     hippo_conv_pixels (node, is, in, out, p0, p1, c0, c1, scratch, no_act);
 }
@@ -442,16 +446,18 @@ plan (HippoSession *s, GError **error)
   return TRUE;
 }
 
-/* HIPPO_PRECISION_BFLOAT16: lays out the weights of every 1x1 conv that
- * runs for the bf16 kernel (the AMX tiles where the CPU has them and the
- * chosen instruction set is AVX-512) and allocates its scratch. */
+/* Packs the weights of every 1x1 conv that runs for our kernels, once
+ * (in bfloat16 on the session's path: the AMX tiles, VDPBF16PS or
+ * emulated), and allocates their scratch. */
 static gboolean
-pack_bf16 (HippoSession *s, GError **error)
+pack_weights (HippoSession *s, GError **error)
 {
-  gboolean amx = s->isa == HIPPO_ISA_AVX512 && hippo_bf16_amx_usable ();
   int n = s->graph->nodes->len, packed = 0;
   char *kernels;
 
+  s->path = s->precision == HIPPO_PRECISION_BFLOAT16
+              ? hippo__bf16_path (s->isa)
+              : HIPPO_PATH_F32;
   s->packed = g_new0 (HippoPacked *, n);
   for (int i = 1; i <= s->last; i++)
     if (s->needed[i])
@@ -461,31 +467,32 @@ pack_bf16 (HippoSession *s, GError **error)
 
         if (!hippo_packed_applies (node))
           continue;
-        s->packed[i] = hippo_packed_new (node, amx);
+        s->packed[i] = hippo__packed_new (node, s->isa, s->path);
         if (s->packed[i] == NULL)
           {
             g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_LIMIT,
-                         "cannot allocate the bfloat16 weights of layer %s",
+                         "cannot allocate the packed weights of layer %s",
                          node->name ? node->name : "(unnamed)");
             return FALSE;
           }
         b = hippo_packed_scratch_bytes (s->packed[i]);
-        s->bf16_bytes = MAX (s->bf16_bytes, (b + 63) / 64 * 64);
+        s->packed_bytes = MAX (s->packed_bytes, (b + 63) / 64 * 64);
         packed++;
       }
-  if (s->bf16_bytes > 0)
+  if (s->packed_bytes > 0)
     {
-      s->bf16_scratch = g_try_malloc ((gsize) s->n_threads * s->bf16_bytes);
-      if (s->bf16_scratch == NULL)
+      s->packed_scratch
+        = g_try_malloc ((gsize) s->n_threads * s->packed_bytes);
+      if (s->packed_scratch == NULL)
         {
           g_set_error (error, HIPPO_ERROR, HIPPO_ERROR_LIMIT,
-                       "cannot allocate %.0f MB of bfloat16 scratch",
-                       s->n_threads * s->bf16_bytes / 1e6);
+                       "cannot allocate %.0f MB of kernel scratch",
+                       s->n_threads * s->packed_bytes / 1e6);
           return FALSE;
         }
     }
-  kernels = g_strdup_printf ("%s, bf16 for %d 1x1 convs (%s)", s->kernels,
-                             packed, amx ? "AMX tiles" : "emulated: no AMX");
+  kernels = g_strdup_printf ("%s, %d 1x1 convs %s", s->kernels, packed,
+                             hippo__path_name (s->path));
   g_free (s->kernels);
   s->kernels = kernels;
   return TRUE;
@@ -537,7 +544,7 @@ hippo_session_new (HippoModel *model, const HippoSessionParams *params,
   s->isa = hippo_isa_pick ();
   s->precision = params->precision;
   if (s->precision == HIPPO_PRECISION_AUTO)
-    s->precision = s->isa == HIPPO_ISA_AVX512 && hippo_bf16_amx_usable ()
+    s->precision = hippo__bf16_path (s->isa) == HIPPO_PATH_BF16_AMX
                      ? HIPPO_PRECISION_BFLOAT16
                      : HIPPO_PRECISION_FLOAT32;
   s->kernels = g_strdup_printf ("%s, own kernels %s", openblas_get_config (),
@@ -559,7 +566,7 @@ hippo_session_new (HippoModel *model, const HippoSessionParams *params,
       hippo_session_free (s);
       return NULL;
     }
-  if (s->precision == HIPPO_PRECISION_BFLOAT16 && !pack_bf16 (s, error))
+  if (!pack_weights (s, error))
     {
       hippo_session_free (s);
       return NULL;
@@ -596,7 +603,7 @@ hippo_session_free (HippoSession *session)
     for (guint i = 0; i < session->graph->nodes->len; i++)
       hippo_packed_free (session->packed[i]);
   g_free (session->packed);
-  g_free (session->bf16_scratch);
+  g_free (session->packed_scratch);
   g_free (session->prof);
   g_free (session->kernels);
   hippo_model_free (session->model);
