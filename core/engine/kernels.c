@@ -72,6 +72,9 @@ hippo_act_apply (float *p, gsize n_pixels, int c, HippoAct act, float lo,
     case HIPPO_ACT_SOFTMAX:
       softmax_pixels (p, n_pixels, c);
       break;
+    default:
+      hippo__act_apply_extra (p, n, act, lo, hi);
+      break;
     }
 }
 

@@ -189,6 +189,128 @@ void hippo_concat_pixels (const HippoNode *node, const float *const *ins,
 /* Global average pool of one image: in h*w pixels of c channels -> c. */
 void hippo_gap (const float *in, gsize hw, int c, float *out);
 
+/* The activations after HIPPO_ACT_SOFTMAX on n values in place, with
+ * alpha = act_lo and beta = act_hi (hippo_act_apply() calls it). */
+void hippo__act_apply_extra (float *p, gsize n, HippoAct act, float alpha,
+                            float beta);
+
+/* The general tensor ops (kernels-tensor.c): whether node runs through
+ * hippo_tensor_rows() (CONST and the ops after it, CONCAT and SOFTMAX on
+ * an axis other than the last, PAD of any axis), its units of work per
+ * image, and units [u0, u1) of a batch: ins[j] is input j of the first
+ * image, each image's tensors following the one before; scratch holds
+ * HIPPO_SCRATCH_FLOATS (GROUPCONV) floats; the node's fused activation is
+ * applied unless no_act. */
+gboolean hippo__tensor_op_applies (const HippoGraph *graph,
+                                   const HippoNode *node);
+gint64 hippo__tensor_units (const HippoGraph *graph, const HippoNode *node);
+void hippo__tensor_rows (const HippoGraph *graph, const HippoNode *node,
+                         const float *const *ins, float *out, gint64 u0,
+                         gint64 u1, float *scratch, gboolean no_act);
+
+/* hippo__tensor_rows() of REDUCE, SOFTMAX, LAYERNORM, MATMUL, GROUPCONV
+ * and RESIZE (kernels-tensor-math.c). */
+void hippo__tensor_math_rows (const HippoGraph *graph, const HippoNode *node,
+                              const float *const *ins, float *out, gint64 u0,
+                              gint64 u1, float *scratch, gboolean no_act);
+
+/* Rows of a MATMUL unit of work. */
+#define HIPPO_MATMUL_ROWS 128
+
+/* Index helpers of the tensor kernels: tensors are row-major; a "row" is
+ * the index of all axes but the last. */
+
+static inline const HippoNode *
+hippo__in_node (const HippoGraph *g, const HippoNode *node, int i)
+{
+  return g_ptr_array_index (g->nodes, node->inputs[i]);
+}
+
+static inline int
+hippo__norm_axis (int axis, int rank)
+{
+  return axis < 0 ? axis + rank : axis;
+}
+
+/* Row-major strides of dims. */
+static inline void
+hippo__strides_of (int rank, const int *dims, gint64 *st)
+{
+  gint64 s = 1;
+
+  for (int i = rank - 1; i >= 0; i--)
+    {
+      st[i] = s;
+      s *= dims[i];
+    }
+}
+
+/* Strides of a tensor of rank ri broadcast to rank r (aligned at the last
+ * axis): 0 along the axes it lacks or has as 1. */
+static inline void
+hippo__bcast_strides (int r, int ri, const int *idims, gint64 *bs)
+{
+  gint64 s = 1;
+
+  for (int i = r - 1; i >= 0; i--)
+    {
+      int k = i - (r - ri);
+
+      if (k < 0)
+        {
+          bs[i] = 0;
+          continue;
+        }
+      bs[i] = idims[k] == 1 ? 0 : s;
+      s *= idims[k];
+    }
+}
+
+/* The index of row `row` of dims (all axes but the last). */
+static inline void
+hippo__row_index (gint64 row, int rank, const int *dims, int *idx)
+{
+  for (int i = rank - 2; i >= 0; i--)
+    {
+      idx[i] = (int) (row % dims[i]);
+      row /= dims[i];
+    }
+}
+
+/* The next row index (odometer over all axes but the last). */
+static inline void
+hippo__row_next (int rank, const int *dims, int *idx)
+{
+  for (int i = rank - 2; i >= 0; i--)
+    {
+      if (++idx[i] < dims[i])
+        return;
+      idx[i] = 0;
+    }
+}
+
+static inline gint64
+hippo__row_offset (int rank, const int *idx, const gint64 *st)
+{
+  gint64 off = 0;
+
+  for (int i = 0; i + 1 < rank; i++)
+    off += idx[i] * st[i];
+  return off;
+}
+
+/* Matrices of a MATMUL per image. */
+static inline gint64
+hippo__matmul_batch (const HippoNode *node)
+{
+  gint64 b = 1;
+
+  for (int i = 0; i + 2 < node->rank; i++)
+    b *= node->dims[i];
+  return b;
+}
+
+
 G_END_DECLS
 
 #endif /* HIPPO_KERNELS_H */

@@ -70,7 +70,8 @@ fold_affine (Folder *f, int a, HippoNode *aff, GError **error)
   HippoNode *prod = node_at (f, p);
   int c = prod->c;
 
-  if ((prod->op != HIPPO_OP_CONV && prod->op != HIPPO_OP_DWCONV)
+  if ((prod->op != HIPPO_OP_CONV && prod->op != HIPPO_OP_DWCONV
+       && prod->op != HIPPO_OP_GROUPCONV)
       || prod->act != HIPPO_ACT_NONE || f->uses[p] != 1)
     return TRUE;
 
@@ -80,7 +81,7 @@ fold_affine (Folder *f, int a, HippoNode *aff, GError **error)
       if (prod->bias == NULL)
         return FALSE;
     }
-  if (prod->op == HIPPO_OP_CONV)
+  if (prod->op == HIPPO_OP_CONV || prod->op == HIPPO_OP_GROUPCONV)
     {
       gsize rows = (gsize) prod->kh * prod->kw * prod->cin;
       for (gsize k = 0; k < rows; k++)
@@ -107,7 +108,9 @@ fold_act (Folder *f, int a, HippoNode *act)
   HippoNode *prod = node_at (f, p);
 
   if (prod->op != HIPPO_OP_CONV && prod->op != HIPPO_OP_DWCONV
-      && prod->op != HIPPO_OP_ADD && prod->op != HIPPO_OP_AFFINE)
+      && prod->op != HIPPO_OP_ADD && prod->op != HIPPO_OP_AFFINE
+      && prod->op != HIPPO_OP_GROUPCONV && prod->op != HIPPO_OP_BINARY
+      && prod->op != HIPPO_OP_MATMUL)
     return;
   if (prod->act != HIPPO_ACT_NONE || f->uses[p] != 1)
     return;
@@ -117,18 +120,42 @@ fold_act (Folder *f, int a, HippoNode *act)
   merge_into (f, a, p, HIPPO_TAP_PREACT);
 }
 
+/* A PAD of zeros on height and width alone: its pads in t, b, l, r. */
+static gboolean
+pad_is_spatial_zero (const HippoNode *pad, int *t, int *b, int *l, int *r)
+{
+  int rank = pad->rank;
+
+  if (pad->n_pads == 0)
+    {
+      *t = pad->pad_t, *b = pad->pad_b, *l = pad->pad_l, *r = pad->pad_r;
+      return TRUE;
+    }
+  if (rank < 3 || pad->pad_mode != HIPPO_PAD_CONSTANT || pad->value != 0)
+    return FALSE;
+  for (int i = 0; i < rank; i++)
+    if (i != rank - 3 && i != rank - 2
+        && (pad->pad_before[i] != 0 || pad->pad_after[i] != 0))
+      return FALSE;
+  *t = pad->pad_before[rank - 3], *b = pad->pad_after[rank - 3];
+  *l = pad->pad_before[rank - 2], *r = pad->pad_after[rank - 2];
+  return TRUE;
+}
+
 static void
 fold_pad (Folder *f, int c, HippoNode *conv)
 {
   int p = conv->inputs[0];
   HippoNode *pad = node_at (f, p);
+  int pt, pb, pl, pr;
 
-  if (pad->op != HIPPO_OP_PAD || f->uses[p] != 1)
+  if (pad->op != HIPPO_OP_PAD || f->uses[p] != 1
+      || !pad_is_spatial_zero (pad, &pt, &pb, &pl, &pr))
     return;
-  conv->pad_t += pad->pad_t;
-  conv->pad_b += pad->pad_b;
-  conv->pad_l += pad->pad_l;
-  conv->pad_r += pad->pad_r;
+  conv->pad_t += pt;
+  conv->pad_b += pb;
+  conv->pad_l += pl;
+  conv->pad_r += pr;
   conv->inputs[0] = pad->inputs[0];
   /* The padded tensor is gone; its names are marked folded, at the conv. */
   for (int r = f->ref_head[p]; r >= 0; r = f->ref_next[r])
@@ -146,6 +173,64 @@ fold_pad (Folder *f, int c, HippoNode *conv)
     f->ref_head[p] = -1;
   }
   f->dead[p] = TRUE;
+}
+
+/* Node a is gone, its value folded into node i: its names stay, marked
+ * folded, at i. */
+static void
+fold_away (Folder *f, int a, int i)
+{
+  int last = -1;
+
+  for (int r = f->ref_head[a]; r >= 0; r = f->ref_next[r])
+    {
+      ref_at (f, r)->kind = HIPPO_TAP_FOLDED;
+      ref_at (f, r)->node = i;
+    }
+  for (int r = f->ref_head[i]; r >= 0; r = f->ref_next[r])
+    last = r;
+  if (last >= 0)
+    f->ref_next[last] = f->ref_head[a];
+  else
+    f->ref_head[i] = f->ref_head[a];
+  f->ref_head[a] = -1;
+  f->dead[a] = TRUE;
+}
+
+/* x * sigmoid (x) -> SiLU, x * hard-sigmoid (x) (1/6, 1/2) -> hard swish,
+ * the multiplication taking the activation's place (and foldable into
+ * x's producer in turn). */
+static void
+fold_gate (Folder *f, int i, HippoNode *mul)
+{
+  for (int k = 0; k < 2; k++)
+    {
+      int s = mul->inputs[k], x = mul->inputs[1 - k];
+      HippoNode *gate = node_at (f, s);
+      HippoAct act;
+
+      if (gate->op != HIPPO_OP_ACT || gate->n_inputs != 1
+          || gate->inputs[0] != x || f->uses[s] != 1
+          || node_at (f, x)->rank != mul->rank
+          || memcmp (node_at (f, x)->dims, mul->dims,
+                     sizeof (int) * mul->rank) != 0)
+        continue;
+      if (gate->act == HIPPO_ACT_SIGMOID)
+        act = HIPPO_ACT_SILU;
+      else if (gate->act == HIPPO_ACT_HARDSIGMOID
+               && gate->act_lo == 1.f / 6.f && gate->act_hi == 0.5f)
+        act = HIPPO_ACT_HARDSWISH;
+      else
+        continue;
+      mul->op = HIPPO_OP_ACT;
+      mul->act = act;
+      mul->n_inputs = 1;
+      mul->inputs[0] = x;
+      f->uses[x]--;
+      fold_away (f, s, i);
+      fold_act (f, i, mul);
+      return;
+    }
 }
 
 static void
@@ -239,15 +324,20 @@ hippo_graph_optimize (HippoGraph *graph, GError **error)
         {
         case HIPPO_OP_CONV:
         case HIPPO_OP_DWCONV:
+        case HIPPO_OP_GROUPCONV:
           fold_pad (&f, i, node);
           break;
         case HIPPO_OP_AFFINE:
           ok = fold_affine (&f, i, node, error);
           break;
         case HIPPO_OP_ACT:
-          if (node->act == HIPPO_ACT_CLAMP || node->act == HIPPO_ACT_SIGMOID
-              || node->act == HIPPO_ACT_TANH)
+          if (node->act != HIPPO_ACT_NONE && node->act != HIPPO_ACT_SOFTMAX)
             fold_act (&f, i, node);
+          break;
+        case HIPPO_OP_BINARY:
+          if (node->bin == HIPPO_BIN_MUL && node->n_inputs == 2
+              && node->act == HIPPO_ACT_NONE)
+            fold_gate (&f, i, node);
           break;
         default:
           break;

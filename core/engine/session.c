@@ -27,6 +27,7 @@ typedef struct
   HippoTapKind kind;
   guint offset;   /* in the feature vector */
   int c;
+  gboolean first; /* the first position (class token), not the mean */
 } Tap;
 
 typedef struct
@@ -92,10 +93,12 @@ struct _HippoSession
 static const char *const op_names[HIPPO_OP_N_OPS] = {
   "input", "conv", "depthwise", "affine", "activation", "add", "concat",
   "avgpool", "maxpool", "global-pool", "pad", "softmax", "reshape",
+  "const", "groupconv", "binary", "where", "matmul", "transpose", "slice",
+  "gather", "reduce", "layernorm", "resize", "expand",
 };
 
 static double
-node_flops (const HippoNode *node)
+node_flops (const HippoGraph *graph, const HippoNode *node)
 {
   double px = (double) node->h * node->w;
 
@@ -103,6 +106,13 @@ node_flops (const HippoNode *node)
     return 2.0 * px * node->c * node->kh * node->kw * node->cin;
   if (node->op == HIPPO_OP_DWCONV)
     return 2.0 * px * node->c * node->kh * node->kw;
+  if (node->op == HIPPO_OP_GROUPCONV)
+    return 2.0 * px * node->c * node->kh * node->kw * node->cin;
+  if (node->op == HIPPO_OP_MATMUL && node->n_inputs == 2)
+    {
+      const HippoNode *a = g_ptr_array_index (graph->nodes, node->inputs[0]);
+      return 2.0 * px * node->c * a->c;
+    }
   return px * node->c;
 }
 
@@ -155,6 +165,7 @@ typedef struct
   gint64 total;        /* pixels or rows (or column groups, below) */
   gint64 pixels;       /* CONV split over its output channels: all pixels, */
   gboolean split_cols; /* tasks take groups of 16 channels */
+  gboolean tensor_op;  /* hippo__tensor_rows() over its units */
   int n_tasks;
   gboolean no_act;
   float *features;
@@ -214,7 +225,21 @@ resolve_layers (HippoSession *s, const char *spec, GError **error)
                        "empty layer name in '%s'", spec);
           goto fail;
         }
-      ref = hippo_graph_find (s->graph, name, error);
+      tap.first = FALSE;
+      ref = hippo_graph_find (s->graph, name, NULL);
+      if (ref == NULL
+          && (g_str_has_suffix (name, ":cls") || g_str_has_suffix (name,
+                                                                  ":mean")))
+        {
+          /* NAME:cls, the first position of a token sequence (the class
+           * token); NAME:mean, the mean of the positions (the default) */
+          g_autofree char *base = g_strndup (name, strrchr (name, ':') - name);
+
+          tap.first = g_str_has_suffix (name, ":cls");
+          ref = hippo_graph_find (s->graph, base, NULL);
+        }
+      if (ref == NULL)
+        ref = hippo_graph_find (s->graph, name, error);
       if (ref == NULL)
         goto fail;
       if (ref->kind == HIPPO_TAP_FOLDED)
@@ -232,7 +257,8 @@ resolve_layers (HippoSession *s, const char *spec, GError **error)
       tap.c = node_at (s->graph, ref->node)->c;
       dim += tap.c;
       g_array_append_val (taps, tap);
-      g_string_append_printf (joined, "%s%s", i ? "+" : "", ref->name);
+      g_string_append_printf (joined, "%s%s%s", i ? "+" : "", ref->name,
+                              tap.first ? ":cls" : "");
     }
   if (taps->len == 0 || taps->len > 256)
     {
@@ -274,7 +300,7 @@ find_groups (HippoSession *s, const int *last_use)
 {
   for (int i = 1; i + 1 <= s->last; i++)
     {
-      if (!s->needed[i]
+      if (!s->needed[i] || node_at (s->graph, i)->n_inputs == 0
           || !is_fusable (s, i, HIPPO_OP_CONV, node_at (s->graph, i)->inputs[0])
           || !is_fusable (s, i + 1, HIPPO_OP_DWCONV, i)
           || last_use[i] != i + 1)
@@ -371,7 +397,8 @@ plan (HippoSession *s, GError **error)
 
       if (!s->needed[i])
         continue;
-      if (node->op == HIPPO_OP_CONV && hippo_conv_max_rows (node) < G_MAXINT64)
+      if ((node->op == HIPPO_OP_CONV && hippo_conv_max_rows (node) < G_MAXINT64)
+          || node->op == HIPPO_OP_GROUPCONV)
         need_scratch = TRUE;
       if (s->cross[i])
         continue; /* placed after the loop */
@@ -671,6 +698,16 @@ run_task (gpointer data, int index, int thread)
   task_range (job, index, &a, &b);
   if (a >= b)
     return;
+  if (job->tensor_op)
+    {
+      hippo__tensor_rows (job->s->graph, node, job->ins, job->out, a, b,
+                         job->s->scratch ? job->s->scratch
+                                             + (gsize) thread
+                                                 * HIPPO_SCRATCH_FLOATS
+                                         : NULL,
+                         job->no_act);
+      return;
+    }
   switch (node->op)
     {
     case HIPPO_OP_CONV:
@@ -762,8 +799,14 @@ read_taps (HippoSession *s, int i, HippoTapKind kind, const float *t,
   for (int k = 0; k < s->n_taps; k++)
     if (s->taps[k].node == i && s->taps[k].kind == kind)
       for (guint img = 0; img < n; img++)
-        hippo_gap (t + img * hw * node->c, hw, node->c,
-                   features + (gsize) img * s->dim + s->taps[k].offset);
+        {
+          float *f = features + (gsize) img * s->dim + s->taps[k].offset;
+
+          if (s->taps[k].first)
+            memcpy (f, t + img * hw * node->c, node->c * sizeof (float));
+          else
+            hippo_gap (t + img * hw * node->c, hw, node->c, f);
+        }
 }
 
 /* Runs a job's tasks: over the pool, or all on job->thread. */
@@ -1095,7 +1138,7 @@ run_nodes (HippoSession *s, int a, int thread, int first, int end, guint img,
               read_taps (s, i + k, HIPPO_TAP_OUTPUT,
                          tensor_at (s, arena, i + k, img), n, features);
               if (s->profile)
-                prof->flops[HIPPO_OP_CONV] += node_flops (gk) * n;
+                prof->flops[HIPPO_OP_CONV] += node_flops (g, gk) * n;
             }
           if (s->profile)
             {
@@ -1111,7 +1154,7 @@ run_nodes (HippoSession *s, int a, int thread, int first, int end, guint img,
           i += s->group[i] - 1;
           continue;
         }
-      in0 = node_at (g, node->inputs[0]);
+      in0 = node_at (g, node->n_inputs > 0 ? node->inputs[0] : 0);
       if (node->n_inputs > 64)
         {
           ins = g_newa (const float *, node->n_inputs);
@@ -1129,31 +1172,40 @@ run_nodes (HippoSession *s, int a, int thread, int first, int end, guint img,
       job.is.h = in0->h, job.is.w = in0->w, job.is.c = in0->c;
       job.out = tensor_at (s, arena, i, img);
       job.no_act = s->preact[i];
-      switch (node->op)
+      job.tensor_op = hippo__tensor_op_applies (g, node);
+      if (job.tensor_op)
         {
-        case HIPPO_OP_DWCONV:
-        case HIPPO_OP_AVGPOOL:
-        case HIPPO_OP_MAXPOOL:
-        case HIPPO_OP_PAD:
-          job.total = (gint64) n * node->h;
-          job.n_tasks = (int) MIN (job.total, T * 4);
-          break;
-        case HIPPO_OP_GAP:
-          job.total = n;
+          job.total = (gint64) n * hippo__tensor_units (g, node);
           job.n_tasks = (int) MIN (job.total, T);
-          break;
-        default:
-          job.total = (gint64) n * node->h * node->w;
-          job.n_tasks = (int) MIN (job.total, T);
-          if (node->op == HIPPO_OP_CONV && thread < 0
-              && hippo_conv_split_columns (node, job.total, T))
-            {
-              job.pixels = job.total;
-              job.split_cols = TRUE;
-              job.total = (node->c + 15) / 16;
-              job.n_tasks = (int) MIN (job.total, T);
-            }
-          break;
+        }
+      else
+        {
+        switch (node->op)
+          {
+          case HIPPO_OP_DWCONV:
+          case HIPPO_OP_AVGPOOL:
+          case HIPPO_OP_MAXPOOL:
+          case HIPPO_OP_PAD:
+            job.total = (gint64) n * node->h;
+            job.n_tasks = (int) MIN (job.total, T * 4);
+            break;
+          case HIPPO_OP_GAP:
+            job.total = n;
+            job.n_tasks = (int) MIN (job.total, T);
+            break;
+          default:
+            job.total = (gint64) n * node->h * node->w;
+            job.n_tasks = (int) MIN (job.total, T);
+            if (node->op == HIPPO_OP_CONV && thread < 0
+                && hippo_conv_split_columns (node, job.total, T))
+              {
+                job.pixels = job.total;
+                job.split_cols = TRUE;
+                job.total = (node->c + 15) / 16;
+                job.n_tasks = (int) MIN (job.total, T);
+              }
+            break;
+          }
         }
       run_job (s, &job, run_task);
       if (s->preact[i])
@@ -1173,7 +1225,7 @@ run_nodes (HippoSession *s, int a, int thread, int first, int end, guint img,
                         node->kh, node->kw, node->sh,
                         (g_get_monotonic_time () - t0) / 1000.0);
           prof->us[node->op] += g_get_monotonic_time () - t0;
-          prof->flops[node->op] += node_flops (node) * n;
+          prof->flops[node->op] += node_flops (g, node) * n;
         }
     }
   if (s->profile && end > s->last)
